@@ -1,0 +1,59 @@
+# kubefly: `make demo` and `make test` are the two set-up commands (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+RID ?= linux-$(shell uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')
+BIN := artifacts/bin/kubefly
+PREFIX ?= /usr/local
+CONFIG ?= Release
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+# Debian packages the tests, the demo and the benchmarks use (installed idempotently).
+DEBS := docker-registry skopeo umoci busybox-static apache2-utils curl zstd attr hyperfine runc podman \
+        etcd-server systemd-container debootstrap gnupg jq iproute2 procps util-linux gcc
+
+MULTICALL := rkt kubelet-wrapper etcd-wrapper flannel-wrapper
+
+.PHONY: build deps test unit-test demo bench install install-compat format clean
+
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build:
+	dotnet publish src/Kubefly.Cli/Kubefly.Cli.csproj -c $(CONFIG) -r $(RID) -o artifacts/bin -v q -nologo /p:DebugType=none
+	@for n in $(MULTICALL); do ln -sf kubefly artifacts/bin/$$n; done
+	@ls -l $(BIN)
+
+# Everything: unit tests, then the integration suite against the real binary, registry and kernel.
+test: deps build
+	@scripts/run-tests
+
+unit-test: build
+	@scripts/run-tests --filter "Category!=Integration"
+
+demo: deps build
+	@scripts/demo
+
+bench: deps build
+	@scripts/bench
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/kubefly
+	@for n in $(MULTICALL); do ln -sf kubefly $(DESTDIR)$(PREFIX)/bin/$$n; done
+
+# The paths CoreOS units name, so the seed's units run without an edit.
+install-compat: install
+	install -d $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib/coreos
+	ln -sf $(PREFIX)/bin/kubefly $(DESTDIR)/usr/bin/rkt
+	@for n in kubelet-wrapper etcd-wrapper flannel-wrapper; do ln -sf $(PREFIX)/bin/kubefly $(DESTDIR)/usr/lib/coreos/$$n; done
+
+format:
+	dotnet format kubefly.slnx --verify-no-changes
+
+clean:
+	rm -rf artifacts src/*/bin src/*/obj test/*/bin test/*/obj

@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Kubefly.Cli;
+
+/// <summary>Every System.CommandLine-parsed subcommand, one file each under Commands/.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> Create(GlobalOptionSet globals)
+    {
+        yield return Commands.VersionCommand.Create(globals);
+    }
+}

@@ -1,0 +1,132 @@
+using System.CommandLine;
+using Kubefly.Oci;
+
+namespace Kubefly.Cli;
+
+/// <summary>The engine's command line (as `kubefly` or `rkt`).</summary>
+public static class EngineCommandLine
+{
+    /// <summary>Commands whose grammar is positional (rkt's run: per-app flags after the image, `--`, `---`).</summary>
+    private static readonly Dictionary<string, Func<GlobalOptions, IReadOnlyList<string>, int>> HandParsed = new(StringComparer.Ordinal)
+    {
+    };
+
+    public static int Run(string[] args)
+    {
+        var globals = new GlobalOptions();
+        var index = 0;
+        try
+        {
+            // Global flags before the subcommand, so `rkt --insecure-options=image run ...` reaches run's parser.
+            while (index < args.Length && globals.TryConsume(args, ref index) is { } updated)
+            {
+                globals = updated;
+                index++;
+            }
+
+            if (index < args.Length && HandParsed.TryGetValue(args[index], out var handler))
+            {
+                var command = args[index];
+                return Guard(command, () => handler(globals, args[(index + 1)..]));
+            }
+        }
+        catch (UsageException e)
+        {
+            return Fail("kubefly", e);
+        }
+
+        return RunParsed(args);
+    }
+
+    /// <summary>Runs an action, turning any failure into the message and exit code the contract gives.</summary>
+    public static int Guard(string command, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e)
+        {
+            return Fail(command, e);
+        }
+    }
+
+    public static int Fail(string command, Exception e)
+    {
+        Console.Error.WriteLine($"{command}: {ExitCodes.Describe(e)}");
+        if (Environment.GetEnvironmentVariable("KUBEFLY_DEBUG") == "1")
+        {
+            Console.Error.WriteLine(e.ToString());
+        }
+
+        return ExitCodes.For(e);
+    }
+
+    private static int RunParsed(string[] args)
+    {
+        var options = new GlobalOptionSet();
+        var root = new RootCommand("kubefly: run container images from systemd units, rkt-fly compatible");
+        options.AddTo(root);
+        foreach (var subcommand in CommandCatalog.Create(options))
+        {
+            root.Subcommands.Add(subcommand);
+        }
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                Console.Error.WriteLine($"kubefly: {error.Message}");
+            }
+
+            return ExitCodes.Usage;
+        }
+
+        var command = parsed.CommandResult.Command.Name;
+        return Guard(command, () => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+    }
+}
+
+/// <summary>The global flags as System.CommandLine options, recursive so they work after the subcommand too.</summary>
+public sealed class GlobalOptionSet
+{
+    public Option<string?> Dir { get; } = new("--dir") { Description = "kubefly state directory (default /var/lib/kubefly, or $KUBEFLY_DIR)", Recursive = true };
+
+    public Option<string[]> Insecure { get; } = new("--insecure-options") { Description = "comma-separated: none,http,image,tls,pubkey,capabilities,paths,seccomp,all-fetch,all-run,all", Recursive = true, AllowMultipleArgumentsPerToken = false };
+
+    public Option<bool> Debug { get; } = new("--debug") { Description = "print debug output", Recursive = true };
+
+    public Option<bool> TrustKeysFromHttps { get; } = new("--trust-keys-from-https") { Description = "accepted for rkt compatibility", Recursive = true };
+
+    public Option<string?> LocalConfig { get; } = new("--local-config") { Description = "accepted for rkt compatibility", Recursive = true, Hidden = true };
+
+    public Option<string?> SystemConfig { get; } = new("--system-config") { Description = "accepted for rkt compatibility", Recursive = true, Hidden = true };
+
+    public Option<string?> UserConfig { get; } = new("--user-config") { Description = "accepted for rkt compatibility", Recursive = true, Hidden = true };
+
+    public void AddTo(RootCommand root)
+    {
+        foreach (var option in new Option[] { Dir, Insecure, Debug, TrustKeysFromHttps, LocalConfig, SystemConfig, UserConfig })
+        {
+            root.Options.Add(option);
+        }
+    }
+
+    public GlobalOptions Read(ParseResult result)
+    {
+        var globals = new GlobalOptions();
+        if (result.GetValue(Dir) is { Length: > 0 } dir)
+        {
+            globals = globals with { Dir = dir };
+        }
+
+        var insecure = InsecureOptions.None;
+        foreach (var list in result.GetValue(Insecure) ?? [])
+        {
+            insecure |= InsecureOptionsParser.Parse(list);
+        }
+
+        return globals with { Insecure = insecure, Debug = result.GetValue(Debug), TrustKeysFromHttps = result.GetValue(TrustKeysFromHttps) };
+    }
+}

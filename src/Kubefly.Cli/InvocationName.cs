@@ -1,0 +1,29 @@
+namespace Kubefly.Cli;
+
+internal static class InvocationName
+{
+    /// <summary>
+    /// The basename of argv[0] exactly as the caller gave it (a symlink's name, not its target), read
+    /// from /proc/self/cmdline because the runtime reports the resolved executable path.
+    /// </summary>
+    public static string Current()
+    {
+        var overridden = Environment.GetEnvironmentVariable("KUBEFLY_INVOKED_AS");
+        if (!string.IsNullOrEmpty(overridden))
+        {
+            return overridden;
+        }
+
+        try
+        {
+            var cmdline = File.ReadAllBytes("/proc/self/cmdline");
+            var end = Array.IndexOf(cmdline, (byte)0);
+            var argv0 = System.Text.Encoding.UTF8.GetString(cmdline, 0, end < 0 ? cmdline.Length : end);
+            return Path.GetFileName(argv0);
+        }
+        catch (IOException)
+        {
+            return "kubefly";
+        }
+    }
+}

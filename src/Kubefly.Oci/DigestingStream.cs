@@ -1,0 +1,156 @@
+using System.Security.Cryptography;
+
+namespace Kubefly.Oci;
+
+/// <summary>
+/// The one place content is verified: a read-only pass-through that hashes what flows through it,
+/// refuses to read past the expected size, and at end of stream throws
+/// <see cref="DigestMismatchException"/> when size or digest differ. Without an expectation it only
+/// computes (a layer's diff_id is the digest of the uncompressed stream).
+/// </summary>
+public sealed class DigestingStream : Stream
+{
+    private readonly Stream _inner;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly Digest? _expected;
+    private readonly long _expectedSize;
+    private readonly string _what;
+    private readonly bool _leaveOpen;
+    private Digest? _actual;
+
+    /// <param name="inner">The unverified content.</param>
+    /// <param name="what">What is read, for messages ("blob sha256:... of docker.io/library/busybox").</param>
+    /// <param name="expected">The digest the content must have, or null to only compute it.</param>
+    /// <param name="expectedSize">The exact size, or -1 when unknown (then only the digest is checked).</param>
+    public DigestingStream(Stream inner, string what, Digest? expected = null, long expectedSize = -1, bool leaveOpen = false)
+    {
+        _inner = inner;
+        _what = what;
+        _expected = expected;
+        _expectedSize = expectedSize;
+        _leaveOpen = leaveOpen;
+    }
+
+    public long BytesRead { get; private set; }
+
+    /// <summary>The digest of everything read; available once the stream reached its end.</summary>
+    public Digest Actual => _actual ?? throw new InvalidOperationException($"{_what}: digest asked before the end of the stream");
+
+    public bool Completed => _actual is not null;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => BytesRead;
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var n = _inner.Read(Limit(buffer));
+        return Account(buffer[..n], n);
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var limited = buffer[..Limit(buffer.Span).Length];
+        var n = await _inner.ReadAsync(limited, cancellationToken).ConfigureAwait(false);
+        return Account(buffer.Span[..n], n);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Reads to the end (verifying), for callers that stopped before EOF (a tar's trailing padding).</summary>
+    public void DrainAndVerify()
+    {
+        var buffer = new byte[81920];
+        while (Read(buffer) > 0)
+        {
+        }
+    }
+
+    public async Task DrainAndVerifyAsync(CancellationToken cancellationToken)
+    {
+        var buffer = new byte[81920];
+        while (await ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
+        {
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _hash.Dispose();
+            if (!_leaveOpen)
+            {
+                _inner.Dispose();
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+
+    // Read one byte past the expected size at most, so an oversized body fails instead of being trusted.
+    private Span<byte> Limit(Span<byte> buffer)
+    {
+        if (_expectedSize < 0)
+        {
+            return buffer;
+        }
+
+        var allowed = _expectedSize - BytesRead + 1;
+        return allowed < buffer.Length ? buffer[..(int)Math.Max(allowed, 1)] : buffer;
+    }
+
+    private int Account(ReadOnlySpan<byte> data, int n)
+    {
+        if (n > 0)
+        {
+            BytesRead += n;
+            if (_expectedSize >= 0 && BytesRead > _expectedSize)
+            {
+                throw new DigestMismatchException($"{_what}: more than the expected {_expectedSize} bytes");
+            }
+
+            _hash.AppendData(data);
+            return n;
+        }
+
+        if (_actual is null)
+        {
+            _actual = Digest.FromHashBytes(_hash.GetHashAndReset());
+            if (_expectedSize >= 0 && BytesRead != _expectedSize)
+            {
+                throw new DigestMismatchException($"{_what}: size mismatch: expected {_expectedSize} bytes, got {BytesRead}");
+            }
+
+            if (_expected is { } expected && !expected.FixedTimeEquals(_actual.Value))
+            {
+                throw new DigestMismatchException(_what, expected, _actual.Value);
+            }
+        }
+
+        return 0;
+    }
+}
