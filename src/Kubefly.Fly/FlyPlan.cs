@@ -3,7 +3,7 @@ namespace Kubefly.Fly;
 /// <summary>
 /// Everything the fly stage needs to turn a prepared pod into the running app, decided beforehand by
 /// the pod layer (pure data: the pod layer never touches mounts, the fly stage never reads images or
-/// pod state). <see cref="FlyStage"/> applies it on the calling thread and execs; it never returns on
+/// pod state). FlyStage applies it on the calling thread and execs; it never returns on
 /// success.
 /// </summary>
 public sealed record FlyPlan
