@@ -1,4 +1,5 @@
 using Kubefly.Images;
+using Kubefly.Images.Registry;
 using Kubefly.Images.Sources;
 using Kubefly.Images.Store;
 using Kubefly.Oci;
@@ -9,9 +10,18 @@ namespace Kubefly.Cli;
 /// <summary>The composition root for the image engine: store, sources, trust and progress from the global flags.</summary>
 public sealed class ImageServices
 {
+    private readonly Lazy<RegistryClient> _registry;
+
     public ImageServices(GlobalOptions globals, IPullProgress progress, Platform? platform = null)
     {
         Globals = globals;
+        _registry = new Lazy<RegistryClient>(() => new RegistryClient(new RegistryClientOptions
+        {
+            RegistriesConf = RegistriesConf.Load(),
+            Credentials = CredentialStore.FromEnvironment(),
+            Insecure = globals.Insecure,
+            Log = progress.Message,
+        }));
         Store = new ImageStore(globals.Dir);
         var sources = new ImageSourceFactory(OpenRegistry);
         var verifier = new RktDockerVerifier(globals.Insecure, warning => progress.Message(warning));
@@ -28,6 +38,5 @@ public sealed class ImageServices
     public ImageRecord Require(string nameOrId) =>
         Store.Find(nameOrId) ?? throw new ImageException($"no image \"{UntrustedText.Printable(nameOrId)}\" in the store ({Store.Root})");
 
-    private IImageSource OpenRegistry(ImageReference reference) =>
-        throw new ImageException($"{reference}: registry transport not available in this build");
+    private RegistrySource OpenRegistry(ImageReference reference) => new(reference, _registry.Value);
 }
