@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Kubefly.Images.Sources;
 using Kubefly.Images.Store;
 using Kubefly.Images.Unpacking;
@@ -46,7 +45,8 @@ public sealed class ImagePuller
     /// <summary>The stored image for <paramref name="image"/> (a name, reference or ID), fetching per the policy.</summary>
     public async Task<ImageRecord> AcquireAsync(string image, PullPolicy policy, CancellationToken cancellationToken)
     {
-        if (policy != PullPolicy.Update && _store.Find(image) is { } stored)
+        // A stored image only answers for the platform it was fetched for (--platform may ask for another).
+        if (policy != PullPolicy.Update && _store.Find(image) is { } stored && (stored.Platform.Length == 0 || stored.Platform == _platform.ToString()))
         {
             return stored;
         }

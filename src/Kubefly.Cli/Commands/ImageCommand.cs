@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using Kubefly.Images;
-using Kubefly.Images.Store;
 using Kubefly.Oci;
 
 namespace Kubefly.Cli.Commands;

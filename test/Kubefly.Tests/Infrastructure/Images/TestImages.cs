@@ -64,7 +64,7 @@ public static class TestImages
             .Symlink("data/link-absolute", "/data/keep.txt")
             .CharDevice("data/null", 1, 3)
             .Fifo("data/fifo")
-            .File("data/xattr", "x\n", pax: new Dictionary<string, string> { ["SCHILY.xattr.user.kubefly"] = "yes" })
+            .File("data/xattr", "x\n"u8.ToArray(), pax: new Dictionary<string, string> { ["SCHILY.xattr.user.kubefly"] = "yes" })
             .Build();
         return [lower, upper];
     }
@@ -101,6 +101,11 @@ public static class TestImages
         layout.AddIndex(entries, MultiPlatform);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
+            if (Environment.GetEnvironmentVariable("KUBEFLY_KEEP_TEST_IMAGES") == "1")
+            {
+                return;
+            }
+
             try
             {
                 Directory.Delete(directory, recursive: true);

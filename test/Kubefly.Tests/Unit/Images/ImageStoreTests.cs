@@ -44,7 +44,7 @@ public sealed class ImageStoreTests : IDisposable
         var c = Record('c');
         _store.WriteRecord(a);
         _store.WriteRecord(b);
-        _store.WriteRecord(c with { ManifestDigest = Digest.Parse("sha256:ab" + new string('c', 62)) });
+        _store.WriteRecord(c with { ManifestDigest = Digest.Parse("sha256:aaaa" + new string('c', 60)) });
 
         Assert.Equal(a.ManifestDigest, _store.Find("busybox")!.ManifestDigest);
         Assert.Equal(a.ManifestDigest, _store.Find("docker://busybox:latest")!.ManifestDigest);
@@ -52,7 +52,7 @@ public sealed class ImageStoreTests : IDisposable
         Assert.Equal(b.ManifestDigest, _store.Find("sha256:bbbb")!.ManifestDigest);
         Assert.Equal(b.ManifestDigest, _store.Find("sha256-bbbbbbbb")!.ManifestDigest);
         Assert.Null(_store.Find("busybox:other"));
-        var ambiguous = Assert.Throws<ImageException>(() => _store.Find("sha256:a"));
+        var ambiguous = Assert.Throws<ImageException>(() => _store.Find("sha256:aaaa"));
         Assert.Contains("ambiguous", ambiguous.Message);
     }
 
