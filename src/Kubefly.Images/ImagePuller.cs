@@ -61,6 +61,7 @@ public sealed class ImagePuller
 
     public async Task<ImageRecord> PullAsync(ImageReference reference, CancellationToken cancellationToken)
     {
+        _verifier.CheckReference(reference);
         using var storeLock = _store.LockStore(exclusive: false);
         _store.CleanStaleTemporaries();
         using var scratch = _store.CreateTempArea();
