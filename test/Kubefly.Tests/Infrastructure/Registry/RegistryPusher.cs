@@ -66,6 +66,14 @@ public sealed class RegistryPusher : IDisposable
         return Digest.Compute(bytes);
     }
 
+    /// <summary>Deletes a blob (the test registries allow deletes), to make a registry that lacks one.</summary>
+    public async Task DeleteBlobAsync(string repository, Digest digest)
+    {
+        using var delete = Request(HttpMethod.Delete, $"http://{Host}/v2/{repository}/blobs/{digest}", repository);
+        using var response = await _http.SendAsync(delete);
+        await ExpectAsync(response, HttpStatusCode.Accepted, $"delete {digest} from {repository}");
+    }
+
     /// <summary>A random image: <paramref name="layerCount"/> layers of <paramref name="layerSize"/> random bytes each.</summary>
     public async Task<PushedImage> PushRandomImageAsync(string repository, string? tag, int layerCount = 2, int layerSize = 64 * 1024, bool oci = true, Platform? platform = null)
     {
