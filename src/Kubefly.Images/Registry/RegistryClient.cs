@@ -202,7 +202,8 @@ public sealed class RegistryClient : IDisposable
     {
         if (host.StartsWith('['))
         {
-            return host[..(host.IndexOf(']', StringComparison.Ordinal) + 1)];
+            // TLS sees an IPv6 literal without its brackets.
+            return host[1..host.IndexOf(']', StringComparison.Ordinal)];
         }
 
         var colon = host.LastIndexOf(':');
