@@ -79,12 +79,16 @@ public sealed class DockerRegistryServer : IDisposable
     public bool IsOwnCertificate(System.Security.Cryptography.X509Certificates.X509Certificate? certificate) =>
         CertificateDer is not null && certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(CertificateDer);
 
-    public RegistryPusher CreatePusher() => new(Host, Scheme, IsOwnCertificate, Mode switch
+    public RegistryPusher CreatePusher()
     {
-        RegistryAuthMode.Basic => _ => new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{BasicCredentials!.Value.User}:{BasicCredentials.Value.Password}"))),
-        RegistryAuthMode.Token => repository => new AuthenticationHeaderValue("Bearer", TokenServer!.IssueToken("pusher", [$"repository:{repository}:pull,push"])),
-        _ => null,
-    });
+        Func<string, AuthenticationHeaderValue?> authorization = Mode switch
+        {
+            RegistryAuthMode.Basic => _ => new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{BasicCredentials!.Value.User}:{BasicCredentials.Value.Password}"))),
+            RegistryAuthMode.Token => repository => new AuthenticationHeaderValue("Bearer", TokenServer!.IssueToken("pusher", [$"repository:{repository}:pull,push"])),
+            _ => _ => null,
+        };
+        return new RegistryPusher(Host, authorization, Scheme, Tls ? IsOwnCertificate : null);
+    }
 
     /// <summary>Kills the registry but keeps its storage (to prove a stopped origin is never needed).</summary>
     public void Stop()

@@ -30,10 +30,10 @@ public sealed class RegistryPusher : IDisposable
     private readonly Func<string, AuthenticationHeaderValue?> _authorization;
 
     /// <param name="host">127.0.0.1:PORT.</param>
+    /// <param name="authorization">The Authorization for a repository, or null for none.</param>
     /// <param name="scheme">"http" or "https".</param>
     /// <param name="trustCertificate">Accepts the registry's (self-signed) certificate; null for system trust.</param>
-    /// <param name="authorization">The Authorization for a repository, or null for none.</param>
-    public RegistryPusher(string host, string scheme = "http", Func<System.Security.Cryptography.X509Certificates.X509Certificate?, bool>? trustCertificate = null, Func<string, AuthenticationHeaderValue?>? authorization = null)
+    public RegistryPusher(string host, Func<string, AuthenticationHeaderValue?>? authorization = null, string scheme = "http", Func<System.Security.Cryptography.X509Certificates.X509Certificate?, bool>? trustCertificate = null)
     {
         var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false };
         if (trustCertificate is not null)
