@@ -109,6 +109,7 @@ public sealed class FaultProxy : IDisposable
     private readonly ConcurrentQueue<ProxiedRequest> _requests = new();
     private readonly ConcurrentQueue<ProxyFault> _faults = new();
     private readonly Task _loop;
+    private int _inFlight;
 
     public FaultProxy(string upstreamHost)
     {
@@ -137,7 +138,18 @@ public sealed class FaultProxy : IDisposable
 
     public string Host => $"127.0.0.1:{Port}";
 
-    public IReadOnlyList<ProxiedRequest> Requests => _requests.ToArray();
+    /// <summary>
+    /// Every request answered so far. Waits (briefly) for requests still being answered: a client may see
+    /// a cut connection before the proxy has finished recording it.
+    /// </summary>
+    public IReadOnlyList<ProxiedRequest> Requests
+    {
+        get
+        {
+            SpinWait.SpinUntil(() => Volatile.Read(ref _inFlight) == 0, TimeSpan.FromSeconds(10));
+            return _requests.ToArray();
+        }
+    }
 
     public ProxyFault Add(ProxyFault fault)
     {
@@ -173,6 +185,7 @@ public sealed class FaultProxy : IDisposable
                 return;
             }
 
+            Interlocked.Increment(ref _inFlight);
             _ = Task.Run(() => HandleAsync(context));
         }
     }
@@ -232,6 +245,7 @@ public sealed class FaultProxy : IDisposable
         finally
         {
             _requests.Enqueue(new ProxiedRequest(request.HttpMethod, path, request.Headers["Authorization"], request.Headers["Range"], status, fault?.Kind.ToString()));
+            Interlocked.Decrement(ref _inFlight);
         }
     }
 
