@@ -22,6 +22,9 @@ public enum FaultKind
 
     /// <summary>Answer 200 with <see cref="ProxyFault.ContentType"/> and <see cref="ProxyFault.Body"/>.</summary>
     ReplaceResponse,
+
+    /// <summary>Forward without the Range header, as a server that ignores ranges would (200 with the whole body).</summary>
+    IgnoreRange,
 }
 
 /// <summary>
@@ -65,6 +68,8 @@ public sealed record ProxyFault
     public static ProxyFault Corrupt(int times = 1, string pathContains = "/blobs/") => new(FaultKind.CorruptBody, pathContains, times);
 
     public static ProxyFault RedirectTo(string host, int times = int.MaxValue, string pathContains = "/blobs/") => new(FaultKind.Redirect, pathContains, times) { RedirectHost = host };
+
+    public static ProxyFault IgnoreRange(int times = 1, string pathContains = "/blobs/") => new(FaultKind.IgnoreRange, pathContains, times);
 
     public static ProxyFault Replace(string contentType, byte[] body, int times = int.MaxValue, string pathContains = "/manifests/") =>
         new(FaultKind.ReplaceResponse, pathContains, times) { ContentType = contentType, Body = body };
@@ -264,7 +269,7 @@ public sealed class FaultProxy : IDisposable
 
         foreach (var name in request.Headers.AllKeys)
         {
-            if (name is null || HopByHop.Contains(name))
+            if (name is null || HopByHop.Contains(name) || (fault?.Kind == FaultKind.IgnoreRange && name.Equals("Range", StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }

@@ -42,6 +42,24 @@ public sealed class RegistryFaultTests : IDisposable
     }
 
     [Fact]
+    public async Task A_resume_answered_with_the_whole_body_skips_what_was_already_read()
+    {
+        var image = await PushAsync("faults/norange", layerSize: 512 * 1024);
+        var layer = image.Layers[0];
+        _proxy.Add(ProxyFault.DropAfter(150_000));
+        _proxy.Add(ProxyFault.IgnoreRange());
+        using var client = _clients.CreateInsecure(_proxy.Host);
+        using var source = Source(client, "faults/norange:v1");
+
+        var bytes = await RegistryPullTests.ReadVerifiedAsync(source, layer.Descriptor);
+
+        Assert.Equal(layer.Bytes, bytes);
+        var resumed = _proxy.Requests.Where(r => r.PathAndQuery.Contains(layer.Digest.ToString(), StringComparison.Ordinal)).Last();
+        Assert.Equal((nameof(FaultKind.IgnoreRange), 200), (resumed.Fault, resumed.Status));
+        Assert.StartsWith("bytes=", resumed.Range, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Repeated_drops_give_up_after_the_bounded_number_of_resumes()
     {
         var image = await PushAsync("faults/hopeless", layerSize: 256 * 1024);
