@@ -271,6 +271,12 @@ public sealed class RegistryClient : IDisposable
             httpsFailure = e;
         }
 
+        // With an explicit port, http would knock on the same closed door.
+        if (endpoint.Insecure && HttpRequests.IsConnectionRefused(httpsFailure) && endpoint.Host.LastIndexOf(':') > endpoint.Host.LastIndexOf(']'))
+        {
+            throw new ImageException($"{endpoint.Description}: nothing listens on {endpoint.Host}: {httpsFailure.InnerException!.Message}", httpsFailure);
+        }
+
         if (!endpoint.Insecure)
         {
             throw new ImageException(

@@ -36,6 +36,7 @@ public sealed class RegistryMirrorTests : IDisposable
         Assert.Equal([$"mirror {deadMirror}", $"registry {origin.Host}"], source.Endpoints.Select(e => e.Description));
         Assert.False(source.CurrentEndpoint.IsMirror);
         Assert.Contains(_clients.Log, line => line.Contains($"mirror {deadMirror} failed", StringComparison.Ordinal) && line.Contains($"trying registry {origin.Host}", StringComparison.Ordinal));
+        Assert.Contains(_clients.Log, line => line.Contains($"nothing listens on {deadMirror}", StringComparison.Ordinal));
     }
 
     [Fact]
