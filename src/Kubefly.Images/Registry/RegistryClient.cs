@@ -67,7 +67,7 @@ public sealed class RegistryClient : IDisposable
         var allowHttp = _options.Insecure.HasFlag(InsecureOptions.Http);
         if (entry is null)
         {
-            return [Endpoint(name, insecure: allowHttp, isMirror: false)];
+            return [Endpoint(name, allowHttp, configuredInsecure: false, isMirror: false)];
         }
 
         if (entry.Blocked)
@@ -81,12 +81,12 @@ public sealed class RegistryClient : IDisposable
         {
             foreach (var mirror in entry.Mirrors)
             {
-                endpoints.Add(Endpoint(Rewrite(name, entry, mirror.Location), mirror.Insecure || allowHttp, isMirror: true));
+                endpoints.Add(Endpoint(Rewrite(name, entry, mirror.Location), mirror.Insecure || allowHttp, mirror.Insecure, isMirror: true));
             }
         }
 
         var origin = entry.IsWildcard || entry.Location.Length == 0 ? name : Rewrite(name, entry, entry.Location);
-        endpoints.Add(Endpoint(origin, entry.Insecure || allowHttp, isMirror: false));
+        endpoints.Add(Endpoint(origin, entry.Insecure || allowHttp, entry.Insecure, isMirror: false));
         return endpoints;
     }
 
@@ -177,7 +177,9 @@ public sealed class RegistryClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private RegistryEndpoint Endpoint(string hostAndRepository, bool insecure, bool isMirror)
+    // registries.conf's insecure means plain http and unverified TLS (as in podman); --insecure-options=http
+    // only allows plain http, and --insecure-options=tls alone skips verification.
+    private RegistryEndpoint Endpoint(string hostAndRepository, bool insecure, bool configuredInsecure, bool isMirror)
     {
         var slash = hostAndRepository.IndexOf('/', StringComparison.Ordinal);
         var host = hostAndRepository[..slash];
@@ -186,7 +188,7 @@ public sealed class RegistryClient : IDisposable
             host = "registry-1.docker.io";
         }
 
-        if (insecure)
+        if (configuredInsecure)
         {
             _insecureHosts[HostWithoutPort(host)] = true;
         }

@@ -38,6 +38,17 @@ public sealed class RegistryTlsTests : IDisposable
     }
 
     [Fact]
+    public async Task Insecure_options_http_does_not_skip_certificate_verification()
+    {
+        await PushAsync();
+        using var client = _clients.Create(string.Empty, adjust: o => o with { Insecure = InsecureOptions.Http });
+        using var source = new RegistrySource(ImageReference.Parse($"{_registry.Host}/tls/app:v1"), client);
+
+        // https fails on the certificate, then plain http meets a TLS server: no way in without trusting it.
+        await Assert.ThrowsAsync<ImageException>(() => source.GetManifestAsync(null, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task An_insecure_registry_still_speaks_https_when_it_can()
     {
         var image = await PushAsync();
