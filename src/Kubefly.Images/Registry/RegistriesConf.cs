@@ -180,6 +180,11 @@ public sealed class RegistriesConf
         }
 
         var location = OptionalString(table, "location", file) ?? string.Empty;
+        if (location.Length > 0)
+        {
+            CheckLocation(location, file, table.LineOf("location"));
+        }
+
         var prefix = OptionalString(table, "prefix", file) ?? location;
         if (prefix.Length == 0)
         {
@@ -201,11 +206,6 @@ public sealed class RegistriesConf
         else
         {
             CheckLocation(prefix, file, table.LineOf("prefix"));
-        }
-
-        if (location.Length > 0)
-        {
-            CheckLocation(location, file, table.LineOf("location"));
         }
 
         var mirrors = new List<RegistryMirror>();

@@ -67,7 +67,7 @@ public sealed class RegistryClient : IDisposable
         var allowHttp = _options.Insecure.HasFlag(InsecureOptions.Http);
         if (entry is null)
         {
-            return [Endpoint(name, insecure: allowHttp, isMirror: false)];
+            return [Endpoint(name, allowHttp, configuredInsecure: false, isMirror: false)];
         }
 
         if (entry.Blocked)
@@ -81,12 +81,12 @@ public sealed class RegistryClient : IDisposable
         {
             foreach (var mirror in entry.Mirrors)
             {
-                endpoints.Add(Endpoint(Rewrite(name, entry, mirror.Location), mirror.Insecure || allowHttp, isMirror: true));
+                endpoints.Add(Endpoint(Rewrite(name, entry, mirror.Location), mirror.Insecure || allowHttp, mirror.Insecure, isMirror: true));
             }
         }
 
         var origin = entry.IsWildcard || entry.Location.Length == 0 ? name : Rewrite(name, entry, entry.Location);
-        endpoints.Add(Endpoint(origin, entry.Insecure || allowHttp, isMirror: false));
+        endpoints.Add(Endpoint(origin, entry.Insecure || allowHttp, entry.Insecure, isMirror: false));
         return endpoints;
     }
 
@@ -177,7 +177,9 @@ public sealed class RegistryClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private RegistryEndpoint Endpoint(string hostAndRepository, bool insecure, bool isMirror)
+    // registries.conf's insecure means plain http and unverified TLS (as in podman); --insecure-options=http
+    // only allows plain http, and --insecure-options=tls alone skips verification.
+    private RegistryEndpoint Endpoint(string hostAndRepository, bool insecure, bool configuredInsecure, bool isMirror)
     {
         var slash = hostAndRepository.IndexOf('/', StringComparison.Ordinal);
         var host = hostAndRepository[..slash];
@@ -186,7 +188,7 @@ public sealed class RegistryClient : IDisposable
             host = "registry-1.docker.io";
         }
 
-        if (insecure)
+        if (configuredInsecure)
         {
             _insecureHosts[HostWithoutPort(host)] = true;
         }
@@ -202,7 +204,8 @@ public sealed class RegistryClient : IDisposable
     {
         if (host.StartsWith('['))
         {
-            return host[..(host.IndexOf(']', StringComparison.Ordinal) + 1)];
+            // TLS sees an IPv6 literal without its brackets.
+            return host[1..host.IndexOf(']', StringComparison.Ordinal)];
         }
 
         var colon = host.LastIndexOf(':');
@@ -268,6 +271,12 @@ public sealed class RegistryClient : IDisposable
         catch (ImageException e) when (e.InnerException is HttpRequestException)
         {
             httpsFailure = e;
+        }
+
+        // With an explicit port, http would knock on the same closed door.
+        if (endpoint.Insecure && HttpRequests.IsConnectionRefused(httpsFailure) && endpoint.Host.LastIndexOf(':') > endpoint.Host.LastIndexOf(']'))
+        {
+            throw new ImageException($"{endpoint.Description}: nothing listens on {endpoint.Host}: {httpsFailure.InnerException!.Message}", httpsFailure);
         }
 
         if (!endpoint.Insecure)

@@ -12,7 +12,7 @@ public sealed record RegistryEndpoint
     /// <summary>The repository on this endpoint ("library/busybox").</summary>
     public required string Repository { get; init; }
 
-    /// <summary>Whether plain http and unverified TLS are allowed (registries.conf insecure = true, or --insecure-options).</summary>
+    /// <summary>Whether plain http is allowed after https failed (registries.conf insecure = true, or --insecure-options=http).</summary>
     public bool Insecure { get; init; }
 
     public bool IsMirror { get; init; }

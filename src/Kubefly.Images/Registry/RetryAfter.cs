@@ -6,6 +6,9 @@ namespace Kubefly.Images.Registry;
 /// <summary>The <c>Retry-After</c> header: delay-seconds or an HTTP date.</summary>
 public static class RetryAfter
 {
+    // RFC 9110 section 5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms.
+    private static readonly string[] HttpDateFormats = ["r", "dddd, dd-MMM-yy HH:mm:ss 'GMT'", "ddd MMM d HH:mm:ss yyyy"];
+
     /// <summary>The delay asked for, capped at <paramref name="max"/>; null when absent or unreadable. Dates in the past mean zero.</summary>
     public static TimeSpan? Parse(string? value, DateTimeOffset now, TimeSpan max)
     {
@@ -22,8 +25,7 @@ public static class RetryAfter
                 ? TimeSpan.FromSeconds(seconds)
                 : max;
         }
-        else if (DateTimeOffset.TryParseExact(value, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ||
-                 DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out date))
+        else if (DateTimeOffset.TryParseExact(value, HttpDateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowInnerWhite, out var date))
         {
             delay = date - now;
         }

@@ -23,9 +23,10 @@ public sealed class DockerRegistryServer : IDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private DockerRegistryServer(RegistryAuthMode mode, TokenServer? tokens, (string User, string Password)? basic)
+    private DockerRegistryServer(RegistryAuthMode mode, TokenServer? tokens, (string User, string Password)? basic, bool tls = false)
     {
         Mode = mode;
+        Tls = tls;
         TokenServer = tokens;
         BasicCredentials = basic;
         _directory = TestPorts.NewTempDirectory("registry");
@@ -57,6 +58,14 @@ public sealed class DockerRegistryServer : IDisposable
 
     public static DockerRegistryServer StartPlain() => new(RegistryAuthMode.None, null, null);
 
+    /// <summary>No auth, served over https with a self-signed certificate for 127.0.0.1 (no CA trusts it).</summary>
+    public static DockerRegistryServer StartWithSelfSignedTls() => new(RegistryAuthMode.None, null, null, tls: true);
+
+    public bool Tls { get; }
+
+    /// <summary>"http" or "https".</summary>
+    public string Scheme => Tls ? "https" : "http";
+
     /// <summary>htpasswd Basic auth (bcrypt, made with <c>htpasswd -Bbn</c>).</summary>
     public static DockerRegistryServer StartWithBasicAuth(string user, string password) => new(RegistryAuthMode.Basic, null, (user, password));
 
@@ -64,12 +73,22 @@ public sealed class DockerRegistryServer : IDisposable
     public static DockerRegistryServer StartWithTokenAuth(TokenServer tokens) => new(RegistryAuthMode.Token, tokens, null);
 
     /// <summary>A pusher with full access whatever the auth mode (tokens are issued directly, unrecorded).</summary>
-    public RegistryPusher CreatePusher() => new(Host, Mode switch
+    /// <summary>The DER of its self-signed certificate when it serves TLS (to pin it).</summary>
+    public byte[]? CertificateDer { get; private set; }
+
+    public bool IsOwnCertificate(System.Security.Cryptography.X509Certificates.X509Certificate? certificate) =>
+        CertificateDer is not null && certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(CertificateDer);
+
+    public RegistryPusher CreatePusher()
     {
-        RegistryAuthMode.Basic => _ => new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{BasicCredentials!.Value.User}:{BasicCredentials.Value.Password}"))),
-        RegistryAuthMode.Token => repository => new AuthenticationHeaderValue("Bearer", TokenServer!.IssueToken("pusher", [$"repository:{repository}:pull,push"])),
-        _ => null,
-    });
+        Func<string, AuthenticationHeaderValue?> authorization = Mode switch
+        {
+            RegistryAuthMode.Basic => _ => new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{BasicCredentials!.Value.User}:{BasicCredentials.Value.Password}"))),
+            RegistryAuthMode.Token => repository => new AuthenticationHeaderValue("Bearer", TokenServer!.IssueToken("pusher", [$"repository:{repository}:pull,push"])),
+            _ => _ => null,
+        };
+        return new RegistryPusher(Host, authorization, Scheme, Tls ? IsOwnCertificate : null);
+    }
 
     /// <summary>Kills the registry but keeps its storage (to prove a stopped origin is never needed).</summary>
     public void Stop()
@@ -129,6 +148,7 @@ public sealed class DockerRegistryServer : IDisposable
             _ => string.Empty,
         };
 
+        var tls = Tls ? WriteTlsCertificate() : string.Empty;
         Exception? last = null;
         for (var attempt = 0; attempt < 5; attempt++)
         {
@@ -147,6 +167,7 @@ public sealed class DockerRegistryServer : IDisposable
                     enabled: true
                 http:
                   addr: 127.0.0.1:{Port}
+                {tls}
                   secret: {Guid.NewGuid():N}
                 {auth}
                 """);
@@ -164,6 +185,7 @@ public sealed class DockerRegistryServer : IDisposable
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             _process = process;
+            LiveProcesses.Track(process);
             try
             {
                 WaitUntilAnswering();
@@ -181,7 +203,7 @@ public sealed class DockerRegistryServer : IDisposable
 
     private void WaitUntilAnswering()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => IsOwnCertificate(certificate) } }) { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
@@ -192,7 +214,7 @@ public sealed class DockerRegistryServer : IDisposable
 
             try
             {
-                using var response = http.GetAsync($"http://{Host}/v2/").GetAwaiter().GetResult();
+                using var response = http.GetAsync($"{Scheme}://{Host}/v2/").GetAwaiter().GetResult();
                 if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
                 {
                     return;
@@ -206,6 +228,27 @@ public sealed class DockerRegistryServer : IDisposable
         }
 
         throw new InvalidOperationException($"docker-registry on {Host} did not answer /v2/ within 30s:\n{Output}");
+    }
+
+    // The registry's own certificate: P-256, valid for IP 127.0.0.1, signed by nobody but itself.
+    private string WriteTlsCertificate()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
+        CertificateDer = certificate.RawData;
+        var certificatePath = Path.Combine(_directory, "registry-cert.pem");
+        var keyPath = Path.Combine(_directory, "registry-key.pem");
+        File.WriteAllText(certificatePath, certificate.ExportCertificatePem() + "\n");
+        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n");
+        return $"""
+              tls:
+                certificate: {certificatePath}
+                key: {keyPath}
+            """;
     }
 
     private string WriteHtpasswd()

@@ -22,6 +22,9 @@ public enum FaultKind
 
     /// <summary>Answer 200 with <see cref="ProxyFault.ContentType"/> and <see cref="ProxyFault.Body"/>.</summary>
     ReplaceResponse,
+
+    /// <summary>Forward without the Range header, as a server that ignores ranges would (200 with the whole body).</summary>
+    IgnoreRange,
 }
 
 /// <summary>
@@ -66,6 +69,8 @@ public sealed record ProxyFault
 
     public static ProxyFault RedirectTo(string host, int times = int.MaxValue, string pathContains = "/blobs/") => new(FaultKind.Redirect, pathContains, times) { RedirectHost = host };
 
+    public static ProxyFault IgnoreRange(int times = 1, string pathContains = "/blobs/") => new(FaultKind.IgnoreRange, pathContains, times);
+
     public static ProxyFault Replace(string contentType, byte[] body, int times = int.MaxValue, string pathContains = "/manifests/") =>
         new(FaultKind.ReplaceResponse, pathContains, times) { ContentType = contentType, Body = body };
 
@@ -109,6 +114,7 @@ public sealed class FaultProxy : IDisposable
     private readonly ConcurrentQueue<ProxiedRequest> _requests = new();
     private readonly ConcurrentQueue<ProxyFault> _faults = new();
     private readonly Task _loop;
+    private int _inFlight;
 
     public FaultProxy(string upstreamHost)
     {
@@ -137,7 +143,18 @@ public sealed class FaultProxy : IDisposable
 
     public string Host => $"127.0.0.1:{Port}";
 
-    public IReadOnlyList<ProxiedRequest> Requests => _requests.ToArray();
+    /// <summary>
+    /// Every request answered so far. Waits (briefly) for requests still being answered: a client may see
+    /// a cut connection before the proxy has finished recording it.
+    /// </summary>
+    public IReadOnlyList<ProxiedRequest> Requests
+    {
+        get
+        {
+            SpinWait.SpinUntil(() => Volatile.Read(ref _inFlight) == 0, TimeSpan.FromSeconds(10));
+            return _requests.ToArray();
+        }
+    }
 
     public ProxyFault Add(ProxyFault fault)
     {
@@ -173,6 +190,7 @@ public sealed class FaultProxy : IDisposable
                 return;
             }
 
+            Interlocked.Increment(ref _inFlight);
             _ = Task.Run(() => HandleAsync(context));
         }
     }
@@ -232,6 +250,7 @@ public sealed class FaultProxy : IDisposable
         finally
         {
             _requests.Enqueue(new ProxiedRequest(request.HttpMethod, path, request.Headers["Authorization"], request.Headers["Range"], status, fault?.Kind.ToString()));
+            Interlocked.Decrement(ref _inFlight);
         }
     }
 
@@ -250,7 +269,7 @@ public sealed class FaultProxy : IDisposable
 
         foreach (var name in request.Headers.AllKeys)
         {
-            if (name is null || HopByHop.Contains(name))
+            if (name is null || HopByHop.Contains(name) || (fault?.Kind == FaultKind.IgnoreRange && name.Equals("Range", StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }

@@ -26,27 +26,39 @@ public sealed record PushedIndex(string Repository, string Tag, Digest Digest, b
 /// </summary>
 public sealed class RegistryPusher : IDisposable
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = TimeSpan.FromMinutes(2) };
+    private readonly HttpClient _http;
     private readonly Func<string, AuthenticationHeaderValue?> _authorization;
 
-    /// <param name="host">127.0.0.1:PORT (plain http).</param>
+    /// <param name="host">127.0.0.1:PORT.</param>
     /// <param name="authorization">The Authorization for a repository, or null for none.</param>
-    public RegistryPusher(string host, Func<string, AuthenticationHeaderValue?>? authorization = null)
+    /// <param name="scheme">"http" or "https".</param>
+    /// <param name="trustCertificate">Accepts the registry's (self-signed) certificate; null for system trust.</param>
+    public RegistryPusher(string host, Func<string, AuthenticationHeaderValue?>? authorization = null, string scheme = "http", Func<System.Security.Cryptography.X509Certificates.X509Certificate?, bool>? trustCertificate = null)
     {
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false };
+        if (trustCertificate is not null)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => errors == System.Net.Security.SslPolicyErrors.None || trustCertificate(certificate);
+        }
+
+        _http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(2) };
         Host = host;
+        Scheme = scheme;
         _authorization = authorization ?? (_ => null);
     }
 
     public string Host { get; }
 
+    public string Scheme { get; }
+
     public async Task<PushedBlob> PushBlobAsync(string repository, byte[] bytes, string mediaType)
     {
         var digest = Digest.Compute(bytes);
-        using var start = Request(HttpMethod.Post, $"http://{Host}/v2/{repository}/blobs/uploads/", repository);
+        using var start = Request(HttpMethod.Post, $"{Scheme}://{Host}/v2/{repository}/blobs/uploads/", repository);
         using var started = await _http.SendAsync(start);
         await ExpectAsync(started, HttpStatusCode.Accepted, $"start upload to {repository}");
         var location = started.Headers.Location ?? throw new InvalidOperationException("upload without Location");
-        var uploadUri = location.IsAbsoluteUri ? location : new Uri(new Uri($"http://{Host}/"), location);
+        var uploadUri = location.IsAbsoluteUri ? location : new Uri(new Uri($"{Scheme}://{Host}/"), location);
         var separator = uploadUri.Query.Length > 0 ? "&" : "?";
         using var put = Request(HttpMethod.Put, $"{uploadUri}{separator}digest={Uri.EscapeDataString(digest.ToString())}", repository);
         put.Content = new ByteArrayContent(bytes);
@@ -58,12 +70,20 @@ public sealed class RegistryPusher : IDisposable
 
     public async Task<Digest> PushManifestAsync(string repository, string reference, byte[] bytes, string mediaType)
     {
-        using var put = Request(HttpMethod.Put, $"http://{Host}/v2/{repository}/manifests/{reference}", repository);
+        using var put = Request(HttpMethod.Put, $"{Scheme}://{Host}/v2/{repository}/manifests/{reference}", repository);
         put.Content = new ByteArrayContent(bytes);
         put.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
         using var response = await _http.SendAsync(put);
         await ExpectAsync(response, HttpStatusCode.Created, $"manifest {reference} of {repository}");
         return Digest.Compute(bytes);
+    }
+
+    /// <summary>Deletes a blob (the test registries allow deletes), to make a registry that lacks one.</summary>
+    public async Task DeleteBlobAsync(string repository, Digest digest)
+    {
+        using var delete = Request(HttpMethod.Delete, $"{Scheme}://{Host}/v2/{repository}/blobs/{digest}", repository);
+        using var response = await _http.SendAsync(delete);
+        await ExpectAsync(response, HttpStatusCode.Accepted, $"delete {digest} from {repository}");
     }
 
     /// <summary>A random image: <paramref name="layerCount"/> layers of <paramref name="layerSize"/> random bytes each.</summary>

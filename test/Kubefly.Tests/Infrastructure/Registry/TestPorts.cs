@@ -36,3 +36,49 @@ public static class TestPorts
         }
     }
 }
+
+/// <summary>Server processes tests started, killed when the test host exits even if a test leaked one.</summary>
+internal static class LiveProcesses
+{
+    private static readonly List<System.Diagnostics.Process> Processes = [];
+
+    static LiveProcesses() => AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+
+    public static void Track(System.Diagnostics.Process process)
+    {
+        lock (Processes)
+        {
+            Processes.RemoveAll(p => HasExited(p));
+            Processes.Add(process);
+        }
+    }
+
+    private static void KillAll()
+    {
+        lock (Processes)
+        {
+            foreach (var process in Processes)
+            {
+                try
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                }
+            }
+        }
+    }
+
+    private static bool HasExited(System.Diagnostics.Process process)
+    {
+        try
+        {
+            return process.HasExited;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using Kubefly.Images.Registry;
+using Kubefly.Oci;
+using Kubefly.Tests.Infrastructure.Registry;
+
+namespace Kubefly.Tests.Unit.Registry;
+
+public sealed class RegistriesConfTests
+{
+    private const string Example = """
+        # podman-style configuration
+        unqualified-search-registries = ["registry.fedoraproject.org", 'quay.io', ]
+        short-name-mode = "enforcing"
+
+        [[registry]]
+        prefix = "docker.io"
+        location = "docker.io"  # the origin
+        mirror-by-digest-only = false
+
+        [[registry.mirror]]
+        location = "mirror.local:5000/dockerhub"
+        insecure = true
+
+        [[registry.mirror]]
+        location = "backup.local"
+
+        [[registry]]
+        prefix = "docker.io/library/special"
+        location = "special.example/images/special"
+
+        [[registry]]
+        location = "10.0.0.1:5000"
+        insecure = true
+
+        [[registry]]
+        prefix = "*.blocked.example"
+        blocked = true
+
+        [aliases]
+        "fedora" = "registry.fedoraproject.org/fedora"
+        """;
+
+    [Fact]
+    public void Parses_registries_mirrors_and_search_list()
+    {
+        var conf = RegistriesConf.Parse(Example, "registries.conf");
+
+        Assert.Equal(["registry.fedoraproject.org", "quay.io"], conf.UnqualifiedSearchRegistries);
+        Assert.Equal(4, conf.Registries.Count);
+        var hub = conf.Registries[0];
+        Assert.Equal("docker.io", hub.Prefix);
+        Assert.Equal([new RegistryMirror("mirror.local:5000/dockerhub", true), new RegistryMirror("backup.local", false)], hub.Mirrors);
+        Assert.Equal("10.0.0.1:5000", conf.Registries[2].Prefix);
+        Assert.True(conf.Registries[2].Insecure);
+        Assert.True(conf.Registries[3].Blocked);
+        Assert.True(conf.Registries[3].IsWildcard);
+    }
+
+    [Theory]
+    [InlineData("docker.io/library/busybox", "docker.io")]
+    [InlineData("docker.io/library/special", "docker.io/library/special")]
+    [InlineData("docker.io/library/special/sub", "docker.io/library/special")]
+    [InlineData("docker.io/library/specialist", "docker.io")]
+    [InlineData("10.0.0.1:5000/ns/app", "10.0.0.1:5000")]
+    [InlineData("10.0.0.1:50000/ns/app", null)]
+    [InlineData("a.blocked.example/x", "*.blocked.example")]
+    [InlineData("a.b.blocked.example:443/x", "*.blocked.example")]
+    [InlineData("blocked.example/x", null)]
+    [InlineData("quay.io/ns/app", null)]
+    public void The_longest_matching_prefix_applies(string name, string? expectedPrefix)
+    {
+        var conf = RegistriesConf.Parse(Example, "registries.conf");
+
+        Assert.Equal(expectedPrefix, conf.Find(name)?.Prefix);
+    }
+
+    [Fact]
+    public void Endpoints_are_mirrors_in_order_then_the_rewritten_origin()
+    {
+        using var client = new RegistryClient(new RegistryClientOptions { RegistriesConf = RegistriesConf.Parse(Example, "registries.conf") });
+
+        var hub = client.ResolveEndpoints(ImageReference.Parse("busybox:1.36"));
+        var special = client.ResolveEndpoints(ImageReference.Parse("special:1"));
+
+        Assert.Equal(
+            [("mirror.local:5000", "dockerhub/library/busybox", true, true), ("backup.local", "library/busybox", true, false), ("registry-1.docker.io", "library/busybox", false, false)],
+            hub.Select(e => (e.Host, e.Repository, e.IsMirror, e.Insecure)));
+        Assert.Equal([("special.example", "images/special")], special.Select(e => (e.Host, e.Repository)));
+    }
+
+    [Fact]
+    public void Digest_only_mirrors_serve_digest_references_only()
+    {
+        const string conf = """
+            [[registry]]
+            location = "quay.io"
+            mirror-by-digest-only = true
+            [[registry.mirror]]
+            location = "mirror.local"
+            """;
+        using var client = new RegistryClient(new RegistryClientOptions { RegistriesConf = RegistriesConf.Parse(conf, "c") });
+
+        Assert.Equal(["quay.io"], client.ResolveEndpoints(ImageReference.Parse("quay.io/ns/app:v1")).Select(e => e.Host));
+        Assert.Equal(["mirror.local", "quay.io"], client.ResolveEndpoints(ImageReference.Parse($"quay.io/ns/app@sha256:{new string('a', 64)}")).Select(e => e.Host));
+    }
+
+    [Fact]
+    public void A_blocked_registry_fails_naming_the_prefix_and_file()
+    {
+        using var client = new RegistryClient(new RegistryClientOptions { RegistriesConf = RegistriesConf.Parse(Example, "/etc/x/registries.conf") });
+
+        var error = Assert.Throws<ImageException>(() => client.ResolveEndpoints(ImageReference.Parse("img.blocked.example/ns/app:v1")));
+
+        Assert.Contains("blocked", error.Message, StringComparison.Ordinal);
+        Assert.Contains("*.blocked.example", error.Message, StringComparison.Ordinal);
+        Assert.Contains("/etc/x/registries.conf", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_configuration_the_reference_registry_is_used_over_https_only()
+    {
+        using var client = new RegistryClient(new RegistryClientOptions());
+
+        var endpoint = Assert.Single(client.ResolveEndpoints(ImageReference.Parse("quay.io/ns/app")));
+
+        Assert.Equal(("quay.io", "ns/app", false), (endpoint.Host, endpoint.Repository, endpoint.Insecure));
+    }
+
+    [Theory]
+    [InlineData("[[registry]]\nlocation = \"a.example\nx = 1\n", 2, "unterminated string")]
+    [InlineData("[[registry]]\nlocation = \"a\"\nlocation = \"b\"\n", 3, "duplicate key")]
+    [InlineData("[[registry]]\nlocaton = \"a\"\n", 2, "unknown key \"locaton\"")]
+    [InlineData("\n\n[[registry]]\nlocation = \"a\"\ninsecure = \"yes\"\n", 5, "\"insecure\" must be true or false")]
+    [InlineData("[[registry]]\nlocation = { x = 1 }\n", 2, "inline tables are not supported")]
+    [InlineData("[[registry]]\nlocation = \"a\" extra\n", 2, "expected the end of the line")]
+    [InlineData("[[registry]\n", 1, "expected ']'")]
+    [InlineData("[[registry]]\nlocation = \"bad\\q\"\n", 2, "invalid escape")]
+    [InlineData("[[registry]]\nlocation = \"https://a.example\"\n", 2, "invalid registry location")]
+    [InlineData("[[registry]]\ninsecure = true\n", 1, "needs a prefix or a location")]
+    [InlineData("[[registry]]\nlocation = \"a\"\n[[registry]]\nlocation = \"a\"\n", 3, "configured twice")]
+    [InlineData("[[registry]]\nlocation = \"a\"\n[[registry.mirror]]\ninsecure = true\n", 3, "needs a location")]
+    [InlineData("registry = \"a\"\n", 1, "must be an array of tables")]
+    [InlineData("[[registry]]\nprefix = \"*.example.com\"\nlocation = \"x.example.com\"\n", 3, "cannot have a location")]
+    [InlineData("unqualified-search-registries = [\"a\", 1]\n", 1, "only arrays of strings")]
+    [InlineData("[a]\nx = 1\n[a]\n", 3, "defined twice")]
+    [InlineData("sneaky = true\n", 1, "unknown key \"sneaky\"")]
+    public void Syntax_and_type_errors_name_the_file_and_line(string text, int line, string message)
+    {
+        var error = Assert.Throws<TomlSyntaxException>(() => RegistriesConf.Parse(text, "/etc/containers/registries.conf"));
+
+        Assert.Equal(line, error.Line);
+        Assert.StartsWith($"/etc/containers/registries.conf:{line}: ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Strings_support_escapes_and_literal_strings()
+    {
+        var table = TomlSubsetReader.Parse("a = \"x\\ty\\\"z\\u00e9\\U0001F600\\\\\"\nb = 'C:\\raw'\nc.d = -42\n", "t.toml");
+
+        Assert.True(table.TryGetValue("a", out var a));
+        Assert.Equal("x\ty\"z\u00e9\U0001F600\\", a);
+        Assert.True(table.TryGetValue("b", out var b));
+        Assert.Equal("C:\\raw", b);
+        Assert.True(table.TryGetValue("c", out var c));
+        Assert.True(((TomlTable)c).TryGetValue("d", out var d));
+        Assert.Equal(-42L, d);
+    }
+
+    [Fact]
+    public void Load_reads_the_explicit_path_and_reports_a_missing_explicit_file()
+    {
+        var directory = TestPorts.NewTempDirectory("registries-conf");
+        try
+        {
+            var path = Path.Combine(directory, "registries.conf");
+            File.WriteAllText(path, "[[registry]]\nlocation = \"a.example\"\ninsecure = true\n");
+
+            var conf = RegistriesConf.Load(path);
+
+            Assert.True(conf.Find("a.example/x")!.Insecure);
+            Assert.Equal(path, conf.Source);
+            Assert.Throws<ImageException>(() => RegistriesConf.Load(Path.Combine(directory, "missing.conf")));
+        }
+        finally
+        {
+            TestPorts.DeleteDirectory(directory);
+        }
+    }
+}
