@@ -8,5 +8,7 @@ internal static class CommandCatalog
     public static IEnumerable<Command> Create(GlobalOptionSet globals)
     {
         yield return Commands.VersionCommand.Create(globals);
+        yield return Commands.WrapperCommand.Create(globals);
+        yield return Commands.UnitCommand.Create(globals);
     }
 }
