@@ -3,7 +3,6 @@ using System.CommandLine;
 using Kubefly.Linux;
 using Kubefly.Oci;
 using Kubefly.Wrappers;
-using Microsoft.Win32.SafeHandles;
 
 namespace Kubefly.Cli.Commands;
 
@@ -49,8 +48,9 @@ internal static class WrapperCommand
     /// <summary>Runs the wrapper; returns only when it failed or when the in-process engine returned.</summary>
     public static int Run(WrapperProfile profile, IReadOnlyList<string> arguments)
     {
-        // Straight to fd 2: on the exec path System.Console would leave the terminal in its own mode.
-        using var diagnostics = new StreamWriter(new FileStream(new SafeFileHandle(2, ownsHandle: false), FileAccess.Write, 1)) { AutoFlush = true };
+        // The raw fd 2 stream: plain write(2)s at the file's current offset (a FileStream would seek
+        // on a log file), and none of Console's terminal set-up, which an exec would leave behind.
+        using var diagnostics = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
         try
         {
             var prepared = WrapperLauncher.Prepare(profile, CurrentEnvironment(), arguments, diagnostics);
