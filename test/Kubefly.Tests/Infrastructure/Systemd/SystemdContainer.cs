@@ -146,21 +146,35 @@ public sealed class SystemdContainer : IDisposable
         File.Delete(staged);
     }
 
-    /// <summary>The unit's journal for this boot.</summary>
-    public string Journal(string unit) =>
-        Exec("journalctl", "--no-pager", "-b", "-u", unit).StandardOutput;
+    /// <summary>The unit's journal for this boot, or only what came after <paramref name="afterCursor"/>.</summary>
+    public string Journal(string unit, string? afterCursor = null) =>
+        Exec(afterCursor is null
+            ? ["journalctl", "--no-pager", "-b", "-u", unit]
+            : ["journalctl", "--no-pager", "-b", "-u", unit, $"--after-cursor={afterCursor}"]).StandardOutput;
+
+    /// <summary>A position in the journal now, so a test reads only the entries that follow it.</summary>
+    public string JournalCursor()
+    {
+        // Log a marker first: an empty journal has no cursor to return.
+        Exec("logger", "-t", "kubefly-test", $"cursor {Guid.NewGuid():N}");
+        var output = Exec("journalctl", "--no-pager", "-n", "1", "--show-cursor", "-o", "cat").StandardOutput;
+        const string prefix = "-- cursor: ";
+        var line = output.Split('\n').LastOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"journalctl gave no cursor: {output}");
+        return line[prefix.Length..].Trim();
+    }
 
     /// <summary>
     /// The unit's journal once it contains <paramref name="expected"/>: journald stores a service's
     /// output asynchronously, so a line can trail the state change that produced it.
     /// </summary>
-    public string WaitForJournal(string unit, string expected, TimeSpan? timeout = null)
+    public string WaitForJournal(string unit, string expected, string? afterCursor = null, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         string journal;
         do
         {
-            journal = Journal(unit);
+            journal = Journal(unit, afterCursor);
             if (journal.Contains(expected, StringComparison.Ordinal))
             {
                 return journal;
