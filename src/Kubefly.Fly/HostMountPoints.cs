@@ -10,7 +10,8 @@ namespace Kubefly.Fly;
 /// </summary>
 public static class HostMountPoints
 {
-    private const string MountInfoPath = "/proc/self/mountinfo";
+    // thread-self: mount namespaces can differ between threads (unshare acts on the calling thread).
+    private const string MountInfoPath = "/proc/thread-self/mountinfo";
 
     /// <summary>What was done to make a path a shared mount point.</summary>
     public enum SharedSetup
@@ -28,7 +29,7 @@ public static class HostMountPoints
     /// <summary>
     /// Makes <paramref name="directory"/> a shared mount point in the caller's mount namespace: bind it
     /// onto itself when it is not a mount point, then set MS_SHARED when it is not shared yet.
-    /// Decided from /proc/self/mountinfo, so calling it again changes nothing.
+    /// Decided from the calling thread's mountinfo, so calling it again changes nothing.
     /// </summary>
     public static SharedSetup EnsureShared(string directory)
     {
@@ -121,8 +122,8 @@ public sealed record MountInfoEntry(int MountId, int ParentId, string Root, stri
     {
         // 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
         var fields = line.Split(' ');
-        var separator = Array.IndexOf(fields, "-", 6);
-        if (fields.Length < 10 || separator < 0 || separator + 2 >= fields.Length)
+        var separator = fields.Length < 10 ? -1 : Array.IndexOf(fields, "-", 6);
+        if (separator < 0 || separator + 2 >= fields.Length)
         {
             throw new FormatException($"unexpected mountinfo line: {line}");
         }
