@@ -15,7 +15,7 @@ public sealed record RecordedEngineCall(IReadOnlyList<string> Arguments, IReadOn
 /// unchanged while the engine is still being built: what the wrapper hands to rkt is recorded, and
 /// `run` becomes the unit's main process (sleep) through the same exec chain.
 /// </summary>
-public sealed class WrapperContainer : IDisposable
+public class WrapperContainer : IDisposable
 {
     public const string CallsDirectory = "/run/rkt-calls";
 
@@ -39,14 +39,39 @@ public sealed class WrapperContainer : IDisposable
         """;
 
     public WrapperContainer()
+        : this(realEngine: false)
+    {
+    }
+
+    /// <summary>
+    /// With <paramref name="realEngine"/>, /usr/bin/rkt is kubefly itself (as `make install-compat`
+    /// makes it) and the kubefly state directory is a host directory bound in (the fly stage's overlay
+    /// cannot use the container's own overlay root as its upper layer).
+    /// </summary>
+    protected WrapperContainer(bool realEngine)
     {
         var binaryDirectory = Path.GetDirectoryName(KubeflyProcess.BinaryPath)!;
-        Container = SystemdContainer.Boot([new ContainerBind(binaryDirectory, "/opt/kubefly")]);
+        var binds = new List<ContainerBind> { new(binaryDirectory, "/opt/kubefly") };
+        if (realEngine)
+        {
+            StateDirectory = Directory.CreateTempSubdirectory("kubefly-engine-state-").FullName;
+            binds.Add(new ContainerBind(StateDirectory, "/var/lib/kubefly", ReadOnly: false));
+        }
+
+        Container = SystemdContainer.Boot(binds);
         try
         {
-            Container.WriteFile("/usr/bin/rkt", RecordingRkt);
+            if (realEngine)
+            {
+                Container.Shell("ln -sf /opt/kubefly/kubefly /usr/bin/rkt");
+            }
+            else
+            {
+                Container.WriteFile("/usr/bin/rkt", RecordingRkt);
+                Container.Shell("chmod 0755 /usr/bin/rkt");
+            }
+
             Container.Shell("""
-                chmod 0755 /usr/bin/rkt
                 mkdir -p /usr/lib/coreos /opt/bin
                 for name in kubelet-wrapper etcd-wrapper flannel-wrapper; do ln -sf /opt/kubefly/kubefly /usr/lib/coreos/$name; done
                 ln -sf /opt/kubefly/kubefly /opt/bin/kubelet-wrapper
@@ -62,6 +87,9 @@ public sealed class WrapperContainer : IDisposable
     }
 
     public SystemdContainer Container { get; }
+
+    /// <summary>The host directory holding the engine's state (real engine only).</summary>
+    public string? StateDirectory { get; }
 
     /// <summary>Installs a unit file and reloads systemd.</summary>
     public void InstallUnit(string name, string text)
@@ -149,7 +177,14 @@ public sealed class WrapperContainer : IDisposable
         return current;
     }
 
-    public void Dispose() => Container.Dispose();
+    public void Dispose()
+    {
+        Container.Dispose();
+        if (StateDirectory is not null)
+        {
+            Directory.Delete(StateDirectory, recursive: true);
+        }
+    }
 
     private static List<string> SplitNul(string text)
     {
