@@ -8,6 +8,8 @@ internal static class CommandCatalog
     public static IEnumerable<Command> Create(GlobalOptionSet globals)
     {
         yield return Commands.VersionCommand.Create(globals);
+        yield return Commands.FetchCommand.Create(globals);
+        yield return Commands.ImageCommand.Create(globals);
         yield return Commands.WrapperCommand.Create(globals);
         yield return Commands.UnitCommand.Create(globals);
     }

@@ -27,8 +27,7 @@ public readonly record struct PathStatus(uint DeviceMajor, uint DeviceMinor, ulo
 
 public static partial class Interop
 {
-    private const int AT_SYMLINK_NOFOLLOW = 0x100;
-    private const uint STATX_BASIC_STATS = 0x7FF;
+    // AT_SYMLINK_NOFOLLOW and STATX_BASIC_STATS come from Interop.FileAt.cs and Interop.FileMetadata.cs.
 
     // struct statx is 256 bytes with the same layout on every architecture, unlike struct stat.
     private const int StatxSize = 256;

@@ -1,8 +1,5 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Kubefly.Tests.Infrastructure;
+using Kubefly.Tests.Infrastructure.Registry;
 using Kubefly.Tests.Infrastructure.Systemd;
 
 namespace Kubefly.Tests.Integration.Wrappers;
@@ -42,8 +39,8 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
     [Fact(Skip = NeedsEngine)]
     public void Seed_unit_runs_the_stand_in_kubelet_as_the_units_main_process()
     {
-        using var registry = LocalRegistry.Start();
-        var image = registry.PushDemoImage();
+        using var registry = DockerRegistryServer.StartPlain();
+        var image = PushDemoImage(registry);
 
         _host.InstallUnit(Unit, $"""
             [Service]
@@ -92,8 +89,8 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
     [Fact(Skip = NeedsEngine)]
     public void A_user_volume_named_like_a_system_volume_is_rkts_duplicate_volume_error()
     {
-        using var registry = LocalRegistry.Start();
-        var image = registry.PushDemoImage();
+        using var registry = DockerRegistryServer.StartPlain();
+        var image = PushDemoImage(registry);
 
         _host.InstallUnit(Unit, $"""
             [Service]
@@ -132,95 +129,26 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
         }
     }
 
-    /// <summary>The Debian docker-registry on a free loopback port, with the demo image pushed; stopped on dispose.</summary>
-    private sealed class LocalRegistry : IDisposable
+    /// <summary>Builds the demo image (scripts/build-demo-image) and pushes it; returns "127.0.0.1:PORT/coreos/hyperkube".</summary>
+    private static string PushDemoImage(DockerRegistryServer registry)
     {
-        private readonly Process _process;
-        private readonly string _directory;
+        var repository = $"{registry.Host}/coreos/hyperkube";
+        using var layout = new TempDirectory("demo-image");
+        var script = Path.Combine(RepositoryRoot(), "scripts", "build-demo-image");
+        ProgramRunner.Shell($"'{script}' '{layout.Path}/layout' 'docker://{repository}'");
+        return repository;
+    }
 
-        private LocalRegistry(Process process, string directory, int port)
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            _process = process;
-            _directory = directory;
-            Port = port;
-        }
-
-        public int Port { get; }
-
-        public static LocalRegistry Start()
-        {
-            var directory = Directory.CreateTempSubdirectory("kubefly-registry-").FullName;
-            var port = FreePort();
-            var config = Path.Combine(directory, "config.yml");
-            File.WriteAllText(config, $"""
-                version: 0.1
-                storage:
-                  filesystem:
-                    rootdirectory: {directory}/data
-                http:
-                  addr: 127.0.0.1:{port}
-                """);
-            var process = Process.Start(new ProcessStartInfo("docker-registry", ["serve", config]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var registry = new LocalRegistry(process, directory, port);
-            using var client = new HttpClient();
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (true)
+            if (File.Exists(Path.Combine(dir.FullName, "kubefly.slnx")))
             {
-                try
-                {
-                    client.GetAsync(new Uri($"http://127.0.0.1:{port}/v2/")).GetAwaiter().GetResult().EnsureSuccessStatusCode();
-                    return registry;
-                }
-                catch (HttpRequestException) when (DateTime.UtcNow < deadline && !process.HasExited)
-                {
-                    Thread.Sleep(50);
-                }
+                return dir.FullName;
             }
         }
 
-        /// <summary>Builds the demo image and pushes it; returns the repository ("127.0.0.1:PORT/coreos/hyperkube").</summary>
-        public string PushDemoImage()
-        {
-            var repository = $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/coreos/hyperkube";
-            var script = Path.Combine(RepositoryRoot(), "scripts", "build-demo-image");
-            ProgramRunner.Shell($"'{script}' '{_directory}/layout' 'docker://{repository}'");
-            return repository;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
-
-            _process.Dispose();
-            Directory.Delete(_directory, recursive: true);
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        private static string RepositoryRoot()
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "kubefly.slnx")))
-                {
-                    return dir.FullName;
-                }
-            }
-
-            throw new InvalidOperationException("repository root (kubefly.slnx) not found");
-        }
+        throw new InvalidOperationException("repository root (kubefly.slnx) not found");
     }
 }
