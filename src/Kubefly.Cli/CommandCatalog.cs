@@ -10,5 +10,7 @@ internal static class CommandCatalog
         yield return Commands.VersionCommand.Create(globals);
         yield return Commands.FetchCommand.Create(globals);
         yield return Commands.ImageCommand.Create(globals);
+        yield return Commands.WrapperCommand.Create(globals);
+        yield return Commands.UnitCommand.Create(globals);
     }
 }

@@ -6,9 +6,12 @@ internal static class InvocationName
     /// The basename of argv[0] exactly as the caller gave it (a symlink's name, not its target), read
     /// from /proc/self/cmdline because the runtime reports the resolved executable path.
     /// </summary>
+    /// <summary>Names the multi-call role regardless of argv[0] (tests; systems that cannot make symlinks).</summary>
+    public const string OverrideVariable = "KUBEFLY_INVOKED_AS";
+
     public static string Current()
     {
-        var overridden = Environment.GetEnvironmentVariable("KUBEFLY_INVOKED_AS");
+        var overridden = Environment.GetEnvironmentVariable(OverrideVariable);
         if (!string.IsNullOrEmpty(overridden))
         {
             return overridden;

@@ -1,3 +1,6 @@
+using Kubefly.Cli.Commands;
+using Kubefly.Wrappers;
+
 namespace Kubefly.Cli;
 
 /// <summary>
@@ -10,9 +13,18 @@ public static class Program
     public static int Main(string[] args)
     {
         var name = InvocationName.Current();
-        return name switch
+        if (WrapperProfiles.All.FirstOrDefault(profile => profile.ProgramName == name) is { } wrapper)
         {
-            _ => EngineCommandLine.Run(args),
-        };
+            return WrapperCommand.Run(wrapper, args);
+        }
+
+        // `kubefly wrapper NAME ARGS...`: the app's flags must reach the wrapper untouched, so they
+        // never go through the engine's option parser.
+        if (args.Length > 0 && args[0] == WrapperCommand.Name)
+        {
+            return WrapperCommand.RunNamed(args[1..]);
+        }
+
+        return EngineCommandLine.Run(args);
     }
 }

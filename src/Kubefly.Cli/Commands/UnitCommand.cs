@@ -1,0 +1,37 @@
+using System.CommandLine;
+using Kubefly.Oci;
+using Kubefly.Wrappers;
+
+namespace Kubefly.Cli.Commands;
+
+/// <summary>`kubefly unit kubelet|etcd|flannel [--image=...] [--image-tag=...] [-- FLAGS...]`: prints a systemd unit.</summary>
+internal static class UnitCommand
+{
+    public static Command Create(GlobalOptionSet globals)
+    {
+        var name = new Argument<string>("name") { Description = "kubelet, etcd or flannel" };
+        var flags = new Argument<string[]>("flags") { Description = "the app's own flags (after --)", Arity = ArgumentArity.ZeroOrMore };
+        var image = new Option<string?>("--image") { Description = "full image reference (sets KUBELET_IMAGE, ETCD_IMAGE or FLANNEL_IMAGE)" };
+        var imageTag = new Option<string?>("--image-tag") { Description = "image tag (sets KUBELET_IMAGE_TAG, ...)" };
+        var command = new Command("unit", "print a systemd unit that runs a wrapper, in the CoreOS pattern");
+        command.Arguments.Add(name);
+        command.Arguments.Add(flags);
+        command.Options.Add(image);
+        command.Options.Add(imageTag);
+        command.SetAction(result =>
+        {
+            var wanted = result.GetValue(name)!;
+            var profile = WrapperProfiles.Find(wanted)
+                ?? throw new UsageException($"unknown wrapper \"{wanted}\": expected one of: {string.Join(", ", WrapperProfiles.All.Select(p => p.Name))}");
+            var request = new UnitRequest(result.GetValue(image), result.GetValue(imageTag), result.GetValue(flags) ?? []);
+            if (request.Image is null && request.ImageTag is null)
+            {
+                throw new UsageException($"one of --image or --image-tag is required (the wrapper needs {profile.ImageVariable} or {profile.ImageTagVariable})");
+            }
+
+            Console.Out.Write(UnitFile.Render(profile, request));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
