@@ -129,6 +129,12 @@ internal sealed partial class LayerExtraction : IDisposable
             throw Fail(problem!, null);
         }
 
+        if (entry is PaxTarEntry pax && IsGnuSparse(pax))
+        {
+            // .NET 10's TarReader would hand over the condensed data as if it were the file: refuse.
+            throw Fail("GNU sparse entries are not supported", null);
+        }
+
         if (entry.Length > _limits.MaxEntrySize)
         {
             throw Fail($"size {entry.Length} exceeds the limit of {_limits.MaxEntrySize} bytes", null);
@@ -171,6 +177,13 @@ internal sealed partial class LayerExtraction : IDisposable
             default:
                 throw Fail($"unsupported entry type {entry.EntryType} ('{(char)entry.EntryType}')", null);
         }
+    }
+
+    private static bool IsGnuSparse(PaxTarEntry entry)
+    {
+        var attributes = entry.ExtendedAttributes;
+        return attributes.Count > 0
+            && (attributes.ContainsKey("GNU.sparse.major") || attributes.ContainsKey("GNU.sparse.map") || attributes.ContainsKey("GNU.sparse.size"));
     }
 
     private void RecordCreated(DirectoryIdentity parent, string name)

@@ -258,6 +258,8 @@ public class HostileLayerCorpusTests
             s => new TarBuilder().File("f", "x", xattrs: new Dictionary<string, string> { ["user.big"] = new string('v', 2000) }).Build(), "over the limit", limits: UnpackLimits.Small);
         yield return Fails("HugePaxHeaderClaim", Both,
             s => new TarBuilder().Raw(TarBuilder.RawPaxHeader([new("path", "x")], declaredSize: 1L << 33)).Build(), null);
+        yield return Fails("GnuSparseEntryIsRefusedNotMisread", Both,
+            s => new TarBuilder().Raw([.. TarBuilder.RawPaxHeader([new("GNU.sparse.major", "1"), new("GNU.sparse.minor", "0"), new("GNU.sparse.name", "sparse"), new("GNU.sparse.realsize", "1048576")]), .. TarBuilder.RawEntry("GNUSparseFile.0/sparse", '0', data: "1\n0\n5\nhello"u8.ToArray())]).Build(), "sparse");
         yield return Fails("GarbageHeaderChecksumField", Both, s => CorruptChecksum(), "malformed");
         yield return Fails("TruncatedTar", Both, s => new TarBuilder().File("f", new byte[100_000]).Build()[..50_000], "truncated");
 
