@@ -51,6 +51,30 @@ public class LayerUnpackerTests
         Assert.Equal(capability, Interop.GetXattrNoFollow(sandbox.InRoot("ping"), "security.capability"));
     }
 
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void BinaryXattrValuesComeFromTheRawPaxHeader(UnpackMode mode)
+    {
+        using var sandbox = new UnpackSandbox();
+
+        // cap_setuid (bit 7) makes a 0x80 byte, which is not UTF-8: newuidmap carries exactly this.
+        byte[] capability = [0x01, 0x00, 0x00, 0x02, 0xc0, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        byte[] binary = [0xff, 0xfe, 0x00, 0x80, 0x41];
+        var warnings = new List<string>();
+        var tar = new TarBuilder()
+            .File("first", new byte[700])
+            .Raw([.. TarBuilder.RawPaxHeaderBytes([("SCHILY.xattr.security.capability", capability), ("SCHILY.xattr.user.blob", binary), ("mtime", "1600000000.5"u8.ToArray())]),
+                .. TarBuilder.RawEntry("usr/bin/newuidmap", '0', data: "binary"u8.ToArray(), mode: 0b111_101_101)])
+            .Fifo("after")
+            .Build();
+        sandbox.Unpack(tar, mode, warnings: warnings);
+
+        Assert.Equal(capability, Interop.GetXattrNoFollow(sandbox.InRoot("usr/bin/newuidmap"), "security.capability"));
+        Assert.Equal(binary, Interop.GetXattrNoFollow(sandbox.InRoot("usr/bin/newuidmap"), "user.blob"));
+        Assert.Equal(1600000000, Interop.Lstat(sandbox.InRoot("usr/bin/newuidmap")).ModifySeconds);
+        Assert.Empty(warnings);
+    }
+
     [Fact]
     public void XattrsOutsideTheAllowedNamespacesAreDroppedWithAWarning()
     {

@@ -127,6 +127,27 @@ internal sealed class TarBuilder
         return RawEntry("PaxHeaders/x", 'x', data: body.ToArray(), declaredSize: declaredSize);
     }
 
+    /// <summary>A PAX extended header with values given as raw bytes (not necessarily UTF-8).</summary>
+    public static byte[] RawPaxHeaderBytes(IEnumerable<(string Key, byte[] Value)> records)
+    {
+        var body = new MemoryStream();
+        foreach (var (key, value) in records)
+        {
+            var payloadLength = 1 + Encoding.UTF8.GetByteCount(key) + 1 + value.Length + 1;
+            var length = payloadLength + 1;
+            while (length.ToString().Length + payloadLength != length)
+            {
+                length = length.ToString().Length + payloadLength;
+            }
+
+            body.Write(Encoding.ASCII.GetBytes($"{length} {key}="));
+            body.Write(value);
+            body.WriteByte((byte)'\n');
+        }
+
+        return RawEntry("PaxHeaders/x", 'x', data: body.ToArray());
+    }
+
     public static void SetChecksum(byte[] header)
     {
         for (var i = 148; i < 156; i++)
