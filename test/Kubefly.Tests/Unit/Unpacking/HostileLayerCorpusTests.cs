@@ -163,6 +163,12 @@ public class HostileLayerCorpusTests
                 File.CreateSymbolicLink(s.InRoot("localetc"), "/etc");
             });
 
+        yield return Fails("CachedParentReplacedBySymlinkMidLayer", Both,
+            s => new TarBuilder().Dir("a").File("a/1", "one").Symlink("a", s.Sentinel).File("a/target-file", "evil").Build(), "dangling symlink");
+        yield return Confined("DirectoryReplacedBySymlinkBeforeItsTimeIsSet", Both,
+            s => new TarBuilder().Dir("d", mtime: new DateTimeOffset(1999, 1, 1, 0, 0, 0, TimeSpan.Zero)).Symlink("d", s.Sentinel).Build(),
+            (s, _) => Assert.Equal(s.Sentinel, new FileInfo(s.InRoot("d")).LinkTarget));
+
         // --- hardlinks
         yield return Fails("HardlinkAbsoluteOutside", Both, s => new TarBuilder().Hardlink("x", s.SentinelFile).Build(), "not a regular file earlier in this layer");
         yield return Fails("HardlinkRelativeOutside", Both, s => new TarBuilder().Hardlink("x", "../sentinel/target-file").Build(), "..");
