@@ -8,7 +8,13 @@ namespace Kubefly.Trust;
 /// </summary>
 public interface IImageVerifier
 {
-    /// <summary>Throws <see cref="TrustException"/> when the image must not be used.</summary>
+    /// <summary>
+    /// Decisions that need no content (a policy's `reject`, rkt's rule for docker images), made before
+    /// any network access. Throws <see cref="TrustException"/> when the image must not be used.
+    /// </summary>
+    void CheckReference(ImageReference reference);
+
+    /// <summary>Throws <see cref="TrustException"/> when the image the manifest digest names must not be used.</summary>
     Task VerifyAsync(ImageReference reference, Digest manifestDigest, CancellationToken cancellationToken);
 }
 
@@ -35,7 +41,7 @@ public sealed class RktDockerVerifier : IImageVerifier
         _warn = warn;
     }
 
-    public Task VerifyAsync(ImageReference reference, Digest manifestDigest, CancellationToken cancellationToken)
+    public void CheckReference(ImageReference reference)
     {
         if (reference.Transport == ImageTransport.Docker)
         {
@@ -46,7 +52,7 @@ public sealed class RktDockerVerifier : IImageVerifier
 
             _warn("image signature verification has been disabled");
         }
-
-        return Task.CompletedTask;
     }
+
+    public Task VerifyAsync(ImageReference reference, Digest manifestDigest, CancellationToken cancellationToken) => Task.CompletedTask;
 }
