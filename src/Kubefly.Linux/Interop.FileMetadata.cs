@@ -65,6 +65,9 @@ public static partial class Interop
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
     private static unsafe partial long SyscallFchmodat2(long number, int dirfd, byte* path, uint mode, int flags);
 
+    [LibraryImport(Libc, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int ChmodNative(string path, uint mode);
+
     [LibraryImport(Libc, EntryPoint = "futimens", SetLastError = true)]
     private static unsafe partial int FutimensNative(SafeHandle fd, Timespec* times);
 
@@ -95,12 +98,13 @@ public static partial class Interop
     {
         var bytes = Utf8Z(name);
         var addRef = false;
+        int errno;
         try
         {
             directory.DangerousAddRef(ref addRef);
             fixed (byte* p = bytes)
             {
-                return SyscallFchmodat2(SYS_fchmodat2, (int)directory.DangerousGetHandle(), p, mode, AT_SYMLINK_NOFOLLOW) == 0
+                errno = SyscallFchmodat2(SYS_fchmodat2, (int)directory.DangerousGetHandle(), p, mode, AT_SYMLINK_NOFOLLOW) == 0
                     ? 0
                     : Marshal.GetLastPInvokeError();
             }
@@ -111,6 +115,37 @@ public static partial class Interop
             {
                 directory.DangerousRelease();
             }
+        }
+
+        return errno == Errno.ENOSYS ? TryChmodThroughPathDescriptor(directory, name, mode) : errno;
+    }
+
+    /// <summary>
+    /// Kernels before 6.6 (no fchmodat2): pin the node with O_PATH|O_NOFOLLOW, refuse a symlink, then chmod
+    /// the node through its /proc/self/fd entry, which names that inode and nothing else (glibc's own fallback).
+    /// </summary>
+    public static int TryChmodThroughPathDescriptor(SafeHandle directory, string name, uint mode)
+    {
+        var errno = TryOpenat(directory, name, O_PATH | O_NOFOLLOW, 0, out var node);
+        if (errno != 0)
+        {
+            return errno;
+        }
+
+        using (node)
+        {
+            errno = TryLstatAt(node, string.Empty, out var status);
+            if (errno != 0)
+            {
+                return errno;
+            }
+
+            if (status.IsSymbolicLink)
+            {
+                return Errno.EOPNOTSUPP;
+            }
+
+            return ChmodNative($"/proc/self/fd/{node.DangerousGetHandle()}", mode) == 0 ? 0 : Marshal.GetLastPInvokeError();
         }
     }
 

@@ -153,15 +153,15 @@ internal sealed partial class LayerExtraction
                 continue;
             }
 
-            // TarReader decodes PAX values as UTF-8; bytes that were not UTF-8 came back as U+FFFD and
-            // cannot be restored exactly. A wrong security.capability is worse than none.
-            if (value.Contains('\uFFFD'))
+            // TarReader decodes PAX values as UTF-8: bytes that were not UTF-8 came back as U+FFFD. Take those
+            // from the raw header; if that fails, drop the value (a wrong security.capability is worse than none).
+            var bytes = value.Contains('\uFFFD') ? RawXattrValue(name) : Encoding.UTF8.GetBytes(value);
+            if (bytes is null)
             {
-                Warn($"extended attribute \"{LayerException.Printable(name)}\" dropped: its value is not valid UTF-8 and cannot be restored exactly");
+                Warn($"extended attribute \"{LayerException.Printable(name)}\" dropped: its value is not valid UTF-8 and could not be recovered exactly");
                 continue;
             }
 
-            var bytes = Encoding.UTF8.GetBytes(value);
             if (bytes.Length > _limits.MaxXattrSize)
             {
                 throw Fail($"extended attribute \"{LayerException.Printable(name)}\" is {bytes.Length} bytes, over the limit of {_limits.MaxXattrSize}", null);

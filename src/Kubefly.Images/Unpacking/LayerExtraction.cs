@@ -12,6 +12,7 @@ namespace Kubefly.Images.Unpacking;
 internal sealed partial class LayerExtraction : IDisposable
 {
     private const int CopyBufferSize = 128 * 1024;
+    private const int MaxRecordedHeaderBytes = 1 << 20;
 
     private readonly UnpackMode _mode;
     private readonly UnpackLimits _limits;
@@ -33,6 +34,12 @@ internal sealed partial class LayerExtraction : IDisposable
     private readonly HashSet<CreatedName> _redeclared = [];
 
     private readonly List<DirectoryTime> _directoryTimes = [];
+
+    // The raw header bytes of the current entry, for xattr values TarReader could not decode exactly.
+    private readonly HeaderRecorder _headers = new();
+    private Dictionary<string, byte[]>? _rawXattrs;
+    private bool _rawXattrsParsed;
+    private TarEntry? _previousEntry;
 
     private string? _entryName;
     private int _entries;
@@ -66,7 +73,7 @@ internal sealed partial class LayerExtraction : IDisposable
             {
                 _cancellationToken.ThrowIfCancellationRequested();
                 _entryName = null;
-                var entry = NextEntry(reader);
+                var entry = NextEntry(reader, input);
                 if (entry is null)
                 {
                     break;
@@ -102,19 +109,53 @@ internal sealed partial class LayerExtraction : IDisposable
     public void Dispose()
     {
         _tree.Dispose();
+        _headers.Dispose();
         ArrayPool<byte>.Shared.Return(_buffer);
     }
 
-    private TarEntry? NextEntry(TarReader reader)
+    private TarEntry? NextEntry(TarReader reader, LimitedTarStream input)
     {
         try
         {
-            return reader.GetNextEntry(copyData: false);
+            // Consume what is left of the previous entry's data ourselves, so the recording of the next
+            // headers starts right after that data and block boundaries can be found in it.
+            var previous = _previousEntry?.DataStream;
+            if (previous is not null)
+            {
+                while (previous.Read(_buffer, 0, _buffer.Length) > 0)
+                {
+                }
+            }
+
+            _rawXattrs = null;
+            _rawXattrsParsed = false;
+            _headers.Start(input.BytesRead);
+            try
+            {
+                _previousEntry = reader.GetNextEntry(copyData: false);
+                return _previousEntry;
+            }
+            finally
+            {
+                _headers.Stop();
+            }
         }
         catch (Exception e) when (IsTarFormatError(e))
         {
             throw Fail($"malformed or truncated tar: {e.Message}", e);
         }
+    }
+
+    /// <summary>The exact bytes of an xattr value from the raw PAX headers, or null.</summary>
+    private byte[]? RawXattrValue(string name)
+    {
+        if (!_rawXattrsParsed)
+        {
+            _rawXattrs = RawPaxXattrs.Parse(_headers.Recorded, _headers.StartOffset);
+            _rawXattrsParsed = true;
+        }
+
+        return _rawXattrs is not null && _rawXattrs.TryGetValue(name, out var value) ? value : null;
     }
 
     private void Extract(TarEntry entry)
@@ -127,6 +168,12 @@ internal sealed partial class LayerExtraction : IDisposable
         if (!EntryPath.TryNormalize(entry.Name, _limits.MaxPathLength, out var path, out var problem))
         {
             throw Fail(problem!, null);
+        }
+
+        if (entry is PaxTarEntry pax && IsGnuSparse(pax))
+        {
+            // .NET 10's TarReader would hand over the condensed data as if it were the file: refuse.
+            throw Fail("GNU sparse entries are not supported", null);
         }
 
         if (entry.Length > _limits.MaxEntrySize)
@@ -171,6 +218,13 @@ internal sealed partial class LayerExtraction : IDisposable
             default:
                 throw Fail($"unsupported entry type {entry.EntryType} ('{(char)entry.EntryType}')", null);
         }
+    }
+
+    private static bool IsGnuSparse(PaxTarEntry entry)
+    {
+        var attributes = entry.ExtendedAttributes;
+        return attributes.Count > 0
+            && (attributes.ContainsKey("GNU.sparse.major") || attributes.ContainsKey("GNU.sparse.map") || attributes.ContainsKey("GNU.sparse.size"));
     }
 
     private void RecordCreated(DirectoryIdentity parent, string name)
@@ -227,6 +281,11 @@ internal sealed partial class LayerExtraction : IDisposable
         public override int Read(Span<byte> buffer)
         {
             var read = inner.Read(buffer);
+            if (owner._headers.Active)
+            {
+                owner._headers.Append(buffer[..read], MaxRecordedHeaderBytes);
+            }
+
             BytesRead += read;
             if (BytesRead > owner._limits.MaxTotalBytes)
             {
