@@ -93,23 +93,51 @@ public sealed class ImagePuller
         }
 
         var layers = resolved.Manifest.Layers.Select((layer, i) => new LayerRecord { Blob = layer.Digest, DiffId = diffIds[i], MediaType = layer.MediaType, Size = layer.Size }).ToList();
-        using (var limiter = new SemaphoreSlim(_parallelism))
+        var staged = new List<StagedLayer>();
+
+        // Every lock this pull needs, taken in digest order before any work: concurrent pulls of images
+        // sharing layers then wait for each other instead of deadlocking, and the waiter finds the layers
+        // committed when it gets the locks.
+        var locks = layers.Select(l => l.DiffId).Distinct().Where(d => !_store.HasLayer(d)).Order().Select(_store.LockItem).ToList();
+        try
         {
-            var tasks = layers.Distinct().Select(layer => Task.Run(
-                async () =>
+            using (var limiter = new SemaphoreSlim(_parallelism))
+            {
+                var tasks = layers.Distinct().Select(layer => Task.Run(
+                    async () =>
+                    {
+                        await limiter.WaitAsync(cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            return await StageLayerAsync(source, layer, reference, scratch, cancellationToken).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            limiter.Release();
+                        }
+                    },
+                    cancellationToken)).ToList();
+                staged.AddRange((await Task.WhenAll(tasks).ConfigureAwait(false)).OfType<StagedLayer>());
+            }
+
+            // One flush for everything staged, then the renames that give it names: after a crash a name
+            // in the store still only ever points at durable, verified content.
+            if (staged.Count > 0)
+            {
+                LayerUnpacker.SyncFilesystem(scratch.Path);
+                foreach (var layerStage in staged)
                 {
-                    await limiter.WaitAsync(cancellationToken).ConfigureAwait(false);
-                    try
-                    {
-                        await StoreLayerAsync(source, layer, reference, cancellationToken).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        limiter.Release();
-                    }
-                },
-                cancellationToken)).ToList();
-            await Task.WhenAll(tasks).ConfigureAwait(false);
+                    layerStage.Commit(_store);
+                    _progress.LayerFinished(layerStage.Layer.Blob, alreadyPresent: false);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var itemLock in locks)
+            {
+                itemLock.Dispose();
+            }
         }
 
         _store.PutBlob(resolved.Manifest.Config.Digest, configBytes);
@@ -167,19 +195,16 @@ public sealed class ImagePuller
         return buffer.ToArray();
     }
 
-    private async Task StoreLayerAsync(IImageSource source, LayerRecord layer, ImageReference reference, CancellationToken cancellationToken)
+    /// <summary>
+    /// Downloads, verifies and unpacks one layer into the pull's scratch space (the caller holds the
+    /// layer's lock and commits it after the flush); null when the store already has it.
+    /// </summary>
+    private async Task<StagedLayer?> StageLayerAsync(IImageSource source, LayerRecord layer, ImageReference reference, TempArea scratch, CancellationToken cancellationToken)
     {
         if (_store.HasLayer(layer.DiffId) && _store.HasBlob(layer.Blob))
         {
             _progress.LayerFinished(layer.Blob, alreadyPresent: true);
-            return;
-        }
-
-        using var itemLock = _store.LockItem(layer.DiffId);
-        if (_store.HasLayer(layer.DiffId) && _store.HasBlob(layer.Blob))
-        {
-            _progress.LayerFinished(layer.Blob, alreadyPresent: true);
-            return;
+            return null;
         }
 
         _progress.LayerStarted(layer.Blob, layer.Size);
@@ -189,50 +214,49 @@ public sealed class ImagePuller
             ? new FileStream(_store.BlobPath(layer.Blob), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16)
             : await source.OpenBlobUnverifiedAsync(new Descriptor { Digest = layer.Blob, Size = layer.Size, MediaType = layer.MediaType }, cancellationToken).ConfigureAwait(false);
 
-        using var scratch = _store.CreateTempArea();
-        var blobTemp = scratch.NewFilePath();
-        var staging = Path.Combine(scratch.Path, "rootfs");
-        Directory.CreateDirectory(staging);
-        Digest verifiedBlob;
+        var blobTemp = haveBlob ? null : scratch.NewFilePath();
+        var staging = _store.HasLayer(layer.DiffId) ? null : scratch.NewFilePath();
         using (var compressed = new DigestingStream(raw, description, layer.Blob, layer.Size))
         {
-            using (var blobFile = haveBlob ? Stream.Null : new FileStream(blobTemp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var blobFile = blobTemp is null ? Stream.Null : new FileStream(blobTemp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 var tee = new TeeReadStream(compressed, blobFile, bytes => _progress.LayerAdvanced(layer.Blob, bytes));
-                if (_store.HasLayer(layer.DiffId))
+                if (staging is null)
                 {
                     // Another image already unpacked this layer (stored with other compression): only the blob is missing.
                     tee.Drain();
                 }
                 else
                 {
+                    Directory.CreateDirectory(staging);
                     using var decompressed = LayerDecompression.Open(tee, MediaTypes.LayerCompressionOf(layer.MediaType), description);
                     using var uncompressed = new DigestingStream(decompressed, $"{description} (uncompressed, diff_id)", layer.DiffId, leaveOpen: true);
                     new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message).Unpack(uncompressed, staging, description, cancellationToken);
                     uncompressed.DrainAndVerify();
                     tee.Drain();
-                    LayerUnpacker.SyncFilesystem(staging);
-                }
-
-                if (blobFile is FileStream file)
-                {
-                    file.Flush(flushToDisk: true);
                 }
             }
 
-            verifiedBlob = compressed.Actual;
+            return new StagedLayer(layer, blobTemp, compressed.Actual, staging);
         }
+    }
 
-        if (!haveBlob)
+    /// <summary>A verified layer waiting for the flush that precedes its commit.</summary>
+    private sealed class StagedLayer(LayerRecord layer, string? blobTemp, Digest verifiedBlob, string? staging)
+    {
+        public LayerRecord Layer { get; } = layer;
+
+        public void Commit(ImageStore store)
         {
-            _store.CommitBlob(blobTemp, layer.Blob, verifiedBlob);
-        }
+            if (blobTemp is not null)
+            {
+                store.CommitBlob(blobTemp, Layer.Blob, verifiedBlob);
+            }
 
-        if (!_store.HasLayer(layer.DiffId))
-        {
-            _store.CommitLayer(staging, layer.DiffId);
+            if (staging is not null)
+            {
+                store.CommitLayer(staging, Layer.DiffId);
+            }
         }
-
-        _progress.LayerFinished(layer.Blob, alreadyPresent: false);
     }
 }
