@@ -98,7 +98,7 @@ public sealed class ImagePuller
         // Every lock this pull needs, taken in digest order before any work: concurrent pulls of images
         // sharing layers then wait for each other instead of deadlocking, and the waiter finds the layers
         // committed when it gets the locks.
-        var locks = layers.Select(l => l.DiffId).Distinct().Where(d => !_store.HasLayer(d)).Order().Select(_store.LockItem).ToList();
+        var locks = layers.Select(l => l.DiffId).Distinct().Where(d => !_store.HasLayer(d)).OrderBy(d => d.Hex, StringComparer.Ordinal).Select(_store.LockItem).ToList();
         try
         {
             using (var limiter = new SemaphoreSlim(_parallelism))
