@@ -63,11 +63,7 @@ public static partial class FlyStage
         foreach (var link in links)
         {
             var path = Path.Combine(directory, link.Name);
-            if (Path.Exists(path) || File.ResolveLinkTarget(path, returnFinalTarget: false) is not null)
-            {
-                File.Delete(path);
-            }
-
+            File.Delete(path); // a link left by an earlier start of this pod; absent is fine
             File.CreateSymbolicLink(path, link.Target);
         }
     }

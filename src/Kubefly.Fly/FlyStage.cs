@@ -98,7 +98,7 @@ public static partial class FlyStage
         {
             action();
         }
-        catch (SyscallException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new FlyException($"fly: {purpose}: {e.Message}", e);
         }
@@ -110,7 +110,7 @@ public static partial class FlyStage
         {
             return action();
         }
-        catch (SyscallException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new FlyException($"fly: {purpose}: {e.Message}", e);
         }

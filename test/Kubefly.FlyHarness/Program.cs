@@ -74,8 +74,9 @@ internal static class Program
     }
 }
 
+/// <summary>The plan file format (tests write plans with it too).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(FlyPlan))]
-internal sealed partial class HarnessJson : JsonSerializerContext
+public sealed partial class HarnessJson : JsonSerializerContext
 {
 }
