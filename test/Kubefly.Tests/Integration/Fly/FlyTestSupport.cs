@@ -22,9 +22,9 @@ public static class BusyboxLayer
         echo "--- id"
         id
         echo "--- fds"
-        ls /proc/$$/fd
+        ls -l /proc/$$/fd | sed -n 's/.* \([0-9]*\) -> \(.*\)/\1 \2/p'
         echo "--- status"
-        grep -E '^Sig(Ign|Blk):' /proc/$$/status
+        grep -E '^Sig(Ign|Blk):' /proc/self/status
         echo "--- mountinfo"
         cat /proc/$$/mountinfo
         echo "--- end"
