@@ -47,8 +47,8 @@ public static class MountInfo
     public static MountInfoEntry ParseLine(string line)
     {
         var fields = line.Split(' ');
-        var separator = Array.IndexOf(fields, "-", 6);
-        if (fields.Length < 10 || separator < 0 || fields.Length < separator + 4)
+        var separator = fields.Length < 10 ? -1 : Array.IndexOf(fields, "-", 6);
+        if (separator < 0 || fields.Length < separator + 4)
         {
             throw new FlyException($"unparsable mountinfo line: {line}");
         }

@@ -34,20 +34,41 @@ public static class BusyboxLayer
 
     public static string Path => Layer.Value;
 
+    /// <summary>
+    /// Built once into a cache directory named after the probe's hash (reused by later runs, rebuilt
+    /// when the probe changes), in a staging directory renamed into place so parallel runs never see half.
+    /// </summary>
     private static string Build()
     {
-        var root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"kubefly-fly-busybox-{Environment.ProcessId}");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(root, recursive: true);
+        var version = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ProbeScript)))[..12].ToLowerInvariant();
+        var root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"kubefly-fly-busybox-{version}");
         var layer = System.IO.Path.Combine(root, "layer");
+        if (File.Exists(System.IO.Path.Combine(layer, "probe")))
+        {
+            return layer;
+        }
+
+        var staging = $"{root}.staging-{Guid.NewGuid():N}";
+        var staged = System.IO.Path.Combine(staging, "layer");
         ProgramRunner.Shell($"""
-            mkdir -p {layer}/bin {layer}/etc {layer}/proc {layer}/sys {layer}/dev {layer}/tmp {layer}/root {layer}/home/user
-            cp /bin/busybox {layer}/bin/busybox
-            for applet in $({layer}/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox {layer}/bin/$applet; done
-            printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' > {layer}/etc/passwd
-            printf 'root:x:0:\nwheel:x:10:user\nstaff:x:50:\nuser:x:1000:\n' > {layer}/etc/group
+            mkdir -p {staged}/bin {staged}/etc {staged}/proc {staged}/sys {staged}/dev {staged}/tmp {staged}/root {staged}/home/user
+            cp /bin/busybox {staged}/bin/busybox
+            for applet in $({staged}/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox {staged}/bin/$applet; done
+            printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' > {staged}/etc/passwd
+            printf 'root:x:0:\nwheel:x:10:user\nstaff:x:50:\nuser:x:1000:\n' > {staged}/etc/group
             """);
-        File.WriteAllText(System.IO.Path.Combine(layer, "probe"), ProbeScript.ReplaceLineEndings("\n") + "\n");
-        ProgramRunner.Shell($"chmod 0755 {layer}/probe");
+        File.WriteAllText(System.IO.Path.Combine(staged, "probe"), ProbeScript.ReplaceLineEndings("\n") + "\n");
+        ProgramRunner.Shell($"chmod 0755 {staged}/probe");
+        try
+        {
+            Directory.Move(staging, root);
+        }
+        catch (IOException)
+        {
+            // Another test run built it first.
+            Directory.Delete(staging, recursive: true);
+        }
+
         return layer;
     }
 }
