@@ -25,9 +25,12 @@ public static partial class FlyStage
 
     private static void WriteAtomically(string path, string content)
     {
+        // Renaming over an existing file makes ext4 flush it first (auto_da_alloc, milliseconds here);
+        // a pod directory normally has none, and a stale one is removed rather than replaced.
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, content);
-        File.Move(temporary, path, overwrite: true);
+        File.Delete(path);
+        File.Move(temporary, path);
     }
 
     /// <summary>

@@ -23,6 +23,7 @@ public static partial class FlyStage
     public static void Exec(FlyPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        plan = WithoutNullLists(plan);
         Validate(plan);
 
         var notifySocket = HostNotifySocket(plan);
@@ -57,6 +58,21 @@ public static partial class FlyStage
         SwitchRoot(root);
         Finish(plan.WorkingDirectory, user, program);
     }
+
+    /// <summary>
+    /// A plan read back by System.Text.Json source generation leaves absent collections null despite
+    /// their initializers; treat them as empty rather than failing deep inside.
+    /// </summary>
+    private static FlyPlan WithoutNullLists(FlyPlan plan) => plan with
+    {
+        LowerDirectories = plan.LowerDirectories ?? [],
+        Mounts = plan.Mounts ?? [],
+        Arguments = plan.Arguments ?? [],
+        Environment = plan.Environment ?? [],
+        HostsEntries = plan.HostsEntries ?? [],
+        KeepDescriptors = plan.KeepDescriptors ?? [],
+        WorkingDirectory = string.IsNullOrEmpty(plan.WorkingDirectory) ? "/" : plan.WorkingDirectory,
+    };
 
     private static void Validate(FlyPlan plan)
     {

@@ -59,6 +59,11 @@ internal static class Program
     {
         var libc = NativeLibrary.Load("libc.so.6");
         NativeLibrary.SetDllImportResolver(typeof(Interop).Assembly, (name, _, _) => name == "libc" ? libc : IntPtr.Zero);
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+        {
+            return; // a NativeAOT build of the harness has no assemblies to load
+        }
+
         var loaded = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Stack<Assembly>([typeof(FlyStage).Assembly, typeof(Interop).Assembly]);
         while (pending.TryPop(out var assembly))

@@ -85,6 +85,22 @@ public sealed class FlyExecTests : IDisposable
     }
 
     [Fact]
+    public void APlanFileWithOnlyTheRequiredFieldsRuns()
+    {
+        var planFile = _workspace.Combine("minimal.json");
+        File.WriteAllText(planFile, $$"""
+            {"podDirectory":"{{_workspace.PodDirectory}}","lowerDirectories":["{{BusyboxLayer.Path}}"],
+             "upperDirectory":"{{_workspace.UpperDirectory}}","workDirectory":"{{_workspace.Combine("work")}}",
+             "rootfsDirectory":"{{_workspace.RootfsDirectory}}","arguments":["/bin/echo","minimal"],"environment":[]}
+            """);
+
+        var result = Infrastructure.ProgramRunner.Run(FlyHarnessProcess.DotnetPath, [FlyHarnessProcess.HarnessPath, planFile]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("minimal\n", result.StandardOutput);
+    }
+
+    [Fact]
     public void AMissingProgramIsReportedAsAnExecFailure()
     {
         var result = _workspace.Run(_workspace.Plan("no-such-program"));

@@ -7,7 +7,7 @@ using Kubefly.Tests.Infrastructure;
 namespace Kubefly.Tests.Integration.Fly;
 
 /// <summary>
-/// A busybox image layer built once per test run from Debian's busybox-static: /bin/busybox, a symlink
+/// A busybox image layer built from Debian's busybox-static (cached between runs): /bin/busybox, a symlink
 /// per applet, /etc/passwd and /etc/group with root, user (1000) and groups wheel (10, member user)
 /// and staff (50), and /probe, a script reporting what the app sees.
 /// </summary>
