@@ -107,6 +107,30 @@ public sealed class FlyIsolationTests : IDisposable
     }
 
     [Fact]
+    public void PrivateVolumeReceivesNothingFromTheHost()
+    {
+        var shared = _workspace.SharedVolume("data");
+        Directory.CreateDirectory(Path.Combine(shared, "from-host"));
+        var plan = _workspace.Plan("sh", "-c", "touch /vol/ready && exec sleep 600") with
+        {
+            Mounts = [new FlyMount { Source = shared, Target = "/vol", Propagation = MountPropagation.Private, VolumeName = "data" }],
+        };
+
+        var pod = _workspace.Start(plan, Path.Combine(shared, "ready"));
+        try
+        {
+            Infrastructure.ProgramRunner.Shell($"mount -t tmpfs host-tmpfs {shared}/from-host");
+            Assert.Contains(HostMountTable.Read(), m => m.MountPoint == Path.Combine(shared, "from-host"));
+            Assert.DoesNotContain(HostMountTable.OfProcess(pod.Id), m => m.MountPoint == "/vol/from-host");
+            Assert.Contains(HostMountTable.OfProcess(pod.Id), m => m.MountPoint == "/vol" && !m.IsShared && !m.IsSlave);
+        }
+        finally
+        {
+            FlyWorkspace.Stop(pod);
+        }
+    }
+
+    [Fact]
     public void RSharedNeedsASharedMountPoint()
     {
         var plain = _workspace.Volume("plain");
