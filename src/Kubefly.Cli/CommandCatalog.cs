@@ -8,5 +8,7 @@ internal static class CommandCatalog
     public static IEnumerable<Command> Create(GlobalOptionSet globals)
     {
         yield return Commands.VersionCommand.Create(globals);
+        yield return Commands.FetchCommand.Create(globals);
+        yield return Commands.ImageCommand.Create(globals);
     }
 }

@@ -87,7 +87,7 @@ public static partial class FlyStage
                 var existing = Interop.Fstat(target, mount.Target);
                 if (existing.IsDirectory != source.IsDirectory)
                 {
-                    throw new FlyException($"{context}: cannot bind a {source.DescribeType()} ({mount.Source}) onto a {existing.DescribeType()}");
+                    throw new FlyException($"{context}: cannot bind a {Interop.DescribeFileType(source)} ({mount.Source}) onto a {Interop.DescribeFileType(existing)}");
                 }
 
                 // Mount onto the descriptor, not the path: a target swapped for a symlink after it was
@@ -96,7 +96,7 @@ public static partial class FlyStage
             }
 
             using var mounted = root.Open(mount.Target, Interop.O_PATH);
-            if (!Interop.Fstat(mounted, mount.Target).SameFileAs(source))
+            if (!Interop.SameFile(Interop.Fstat(mounted, mount.Target), source))
             {
                 throw new FlyException($"{context}: after the bind the target does not show {mount.Source}");
             }

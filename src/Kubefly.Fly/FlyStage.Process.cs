@@ -103,7 +103,11 @@ public static partial class FlyStage
     [DoesNotReturn]
     private static void FailAfterRootSwitch(string message)
     {
-        Interop.TryWriteAll(2, Encoding.UTF8.GetBytes("kubefly: fly: " + message + "\n"));
+        using (var standardError = new Microsoft.Win32.SafeHandles.SafeFileHandle(2, ownsHandle: false))
+        {
+            Interop.TryWriteAll(standardError, Encoding.UTF8.GetBytes("kubefly: fly: " + message + "\n"));
+        }
+
         Interop.ExitImmediately(254);
     }
 }

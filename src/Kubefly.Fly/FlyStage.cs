@@ -167,7 +167,7 @@ public static partial class FlyStage
 
         try
         {
-            return Interop.Stat(value).IsSocket ? value : null;
+            return Interop.IsSocket(Interop.Stat(value)) ? value : null;
         }
         catch (SyscallException)
         {

@@ -189,7 +189,7 @@ internal sealed class RootDirectory : IDisposable
             var status = Interop.Fstat(handle, $"{path} in {HostPath}");
             if (!status.IsRegularFile)
             {
-                throw new FlyException($"{path} in {HostPath} is a {status.DescribeType()}, not a regular file");
+                throw new FlyException($"{path} in {HostPath} is a {Interop.DescribeFileType(status)}, not a regular file");
             }
 
             if ((long)status.Size > maxSize)
@@ -246,7 +246,11 @@ internal sealed class RootDirectory : IDisposable
 
             if (!status.IsRegularFile)
             {
-                Interop.Unlinkat(parent, name, where);
+                var unlinked = Interop.TryUnlinkat(parent, name, 0);
+                if (unlinked != 0)
+                {
+                    throw new FlyException($"unlinkat {where}: {Errno.Describe(unlinked)}");
+                }
             }
         }
 

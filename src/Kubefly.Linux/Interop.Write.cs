@@ -5,34 +5,34 @@ namespace Kubefly.Linux;
 public static partial class Interop
 {
     [LibraryImport(Libc, EntryPoint = "write", SetLastError = true)]
-    private static unsafe partial nint WriteNative(int fd, byte* buffer, nuint count);
+    private static unsafe partial nint WriteNative(SafeHandle fd, byte* buffer, nuint count);
 
-    /// <summary>
-    /// Writes all of <paramref name="bytes"/> to a raw descriptor, retrying on EINTR and short writes;
-    /// false on any other failure. For diagnostics on the exec path, where System.Console must not run.
-    /// </summary>
-    public static unsafe bool TryWriteAll(int fd, ReadOnlySpan<byte> bytes)
+    /// <summary>write(2) until every byte is written (short writes and EINTR retried); returns 0 or the errno.</summary>
+    public static unsafe int TryWriteAll(SafeHandle fd, ReadOnlySpan<byte> data)
     {
-        fixed (byte* start = bytes)
+        fixed (byte* start = data)
         {
-            var written = 0;
-            while (written < bytes.Length)
+            var p = start;
+            var left = data.Length;
+            while (left > 0)
             {
-                var n = WriteNative(fd, start + written, (nuint)(bytes.Length - written));
-                if (n < 0)
+                var written = WriteNative(fd, p, (nuint)left);
+                if (written < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == Errno.EINTR)
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == Errno.EINTR)
                     {
                         continue;
                     }
 
-                    return false;
+                    return errno;
                 }
 
-                written += (int)n;
+                p += written;
+                left -= (int)written;
             }
         }
 
-        return true;
+        return 0;
     }
 }
