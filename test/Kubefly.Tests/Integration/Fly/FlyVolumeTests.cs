@@ -161,6 +161,28 @@ public sealed class FlyVolumeTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_workspace.UpperDirectory, "etc", sentinel)));
     }
 
+    [Theory]
+    [InlineData("/made/by/fly")]
+    [InlineData("../../../../../../made/by/fly")]
+    public void ADanglingSymlinkTargetIsCreatedInsideTheRootfs(string linkText)
+    {
+        var layer = _workspace.Layer("dangling", $"ln -s {linkText} data");
+        var data = _workspace.Volume("data");
+        File.WriteAllText(Path.Combine(data, "marker"), "through-the-link");
+        var plan = _workspace.Plan("cat", "/made/by/fly/marker") with
+        {
+            LowerDirectories = [BusyboxLayer.Path, layer],
+            Mounts = [new FlyMount { Source = data, Target = "/data", VolumeName = "data" }],
+        };
+
+        var result = _workspace.Run(plan);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("through-the-link", result.StandardOutput);
+        Assert.True(Directory.Exists(Path.Combine(_workspace.UpperDirectory, "made", "by", "fly")));
+        Assert.False(Directory.Exists("/made"));
+    }
+
     [Fact]
     public void ManyLayersStackTopLastInThePlan()
     {
