@@ -9,7 +9,7 @@ public static partial class FlyStage
         {
             return UserResolver.Resolve(plan.User, plan.Group, path => root.ReadSmallRegularFile(path, RootDirectory.MaxDatabaseFileSize));
         }
-        catch (FlyException e)
+        catch (Exception e) when (e is FlyException or IOException)
         {
             throw new FlyException($"fly: user {plan.User ?? "0"}{(plan.Group is null ? string.Empty : " group " + plan.Group)}: {e.Message}", e);
         }

@@ -25,17 +25,30 @@ public static partial class FlyStage
         ArgumentNullException.ThrowIfNull(plan);
         plan = WithoutNullLists(plan);
         Validate(plan);
+        try
+        {
+            PrepareAndExec(plan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Any failed call the steps did not name themselves still reaches the caller as a FlyException.
+            throw new FlyException($"fly: {e.Message}", e);
+        }
+    }
 
+    [DoesNotReturn]
+    private static void PrepareAndExec(FlyPlan plan)
+    {
         var notifySocket = HostNotifySocket(plan);
         var canonical = plan with { Mounts = plan.Mounts.Select(CanonicalSource).ToList() };
 
         Step("unshare", () => Interop.Unshare(Interop.CLONE_NEWNS));
-        var mountPlan = MountPlanner.Plan(canonical, MountInfo.ReadCurrentThread(), notifySocket);
+        var mountPlan = MountPlanner.Plan(canonical, Step("mount table", MountInfo.ReadCurrentThread), notifySocket);
 
         ApplyPropagation(mountPlan.Propagation);
         MountOverlay(mountPlan.Overlay);
 
-        using var root = RootDirectory.Open(mountPlan.Overlay.Target);
+        using var root = Step("overlay rootfs", () => RootDirectory.Open(mountPlan.Overlay.Target));
         foreach (var mount in mountPlan.Mounts)
         {
             ApplyMount(root, mount);

@@ -101,6 +101,29 @@ public sealed class FlyExecTests : IDisposable
     }
 
     [Fact]
+    public void AMissingVolumeSourceIsNamedInTheError()
+    {
+        var missing = _workspace.Combine("no-such-source");
+        var plan = _workspace.Plan("true") with { Mounts = [new FlyMount { Source = missing, Target = "/data", VolumeName = "data" }] };
+
+        var result = _workspace.Run(plan);
+
+        Assert.Equal(254, result.ExitCode);
+        Assert.Contains($"fly: volume data: source: open {missing}: No such file or directory", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AMissingLayerFailsTheOverlayMountWithItsOptions()
+    {
+        var missing = _workspace.Combine("no-such-layer");
+        var result = _workspace.Run(_workspace.Plan("true") with { LowerDirectories = [BusyboxLayer.Path, missing] });
+
+        Assert.Equal(254, result.ExitCode);
+        Assert.Contains("fly: overlay rootfs: mount overlay on " + _workspace.RootfsDirectory + " (type overlay, flags 0, data lowerdir=" + missing, result.StandardError, StringComparison.Ordinal);
+        Assert.Empty(_workspace.HostMountsInside());
+    }
+
+    [Fact]
     public void AMissingProgramIsReportedAsAnExecFailure()
     {
         var result = _workspace.Run(_workspace.Plan("no-such-program"));
