@@ -35,7 +35,7 @@ public sealed class FlyExecTests : IDisposable
         Assert.True(result.ExitCode == 0, result.ToString());
         // The shell keeps its script open (close-on-exec, at a high descriptor): that one is the probe's own.
         var fds = new ProbeReport(result.StandardOutput)["fds"].Where(fd => !fd.EndsWith(" /probe", StringComparison.Ordinal)).Select(fd => fd.Split(' ')[0]);
-        Assert.Equal(["0", "1", "2", "8"], fds.Order(StringComparer.Ordinal));
+        Assert.True(fds.Order(StringComparer.Ordinal).SequenceEqual(["0", "1", "2", "8"]), result.ToString());
     }
 
     [Fact]
