@@ -115,6 +115,11 @@ public static partial class FlyStage
         {
             throw new FlyException($"{context}: {e.Message}", e);
         }
+        catch (FlyException e) when (!e.Message.StartsWith(context, StringComparison.Ordinal))
+        {
+            // In-root resolution failures name the path but not the volume.
+            throw new FlyException($"{context}: {e.Message}", e);
+        }
     }
 
     /// <summary>Read-only is per mount: the bind, and when recursive every submount the rbind brought along.</summary>
