@@ -48,7 +48,11 @@ public sealed record FlyPlan
     /// <summary>File descriptors to keep open across exec besides 0-2 (the pod lock; systemd's LISTEN_FDS).</summary>
     public IReadOnlyList<int> KeepDescriptors { get; init; } = [];
 
-    /// <summary>When set, the host's NOTIFY_SOCKET is bound here inside the rootfs and the env points at it.</summary>
+    /// <summary>
+    /// When set, the host's NOTIFY_SOCKET is bound here inside the rootfs and the env points at it.
+    /// The host socket is taken from kubefly's own process environment (what systemd gave the unit),
+    /// not from <see cref="Environment"/>; an abstract (@...) socket is passed through unbound.
+    /// </summary>
     public string? NotifySocketTarget { get; init; }
 }
 
