@@ -6,4 +6,12 @@ namespace Kubefly.Fly;
 /// </summary>
 public static partial class FlyStage
 {
+    // Placeholders so the pod layer compiles before the fly stage's branch lands; main takes the real ones.
+
+    /// <summary>Applies the plan and execs the app; never returns on success.</summary>
+    public static void Exec(FlyPlan plan) => throw new NotSupportedException("fly stage not merged yet");
+
+    /// <summary>Joins the running pod's mount namespace, chroots into its rootfs and execs argv; never returns on success.</summary>
+    public static void Enter(int podPid, string rootfsInPod, IReadOnlyList<string> argv, IReadOnlyList<string> env) =>
+        throw new NotSupportedException("fly stage not merged yet");
 }
