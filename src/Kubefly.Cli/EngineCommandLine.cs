@@ -9,6 +9,8 @@ public static class EngineCommandLine
     /// <summary>Commands whose grammar is positional (rkt's run: per-app flags after the image, `--`, `---`).</summary>
     private static readonly Dictionary<string, Func<GlobalOptions, IReadOnlyList<string>, int>> HandParsed = new(StringComparer.Ordinal)
     {
+        ["run"] = Commands.RunCommand.Run,
+        ["enter"] = Commands.EnterCommand.Run,
     };
 
     public static int Run(string[] args)

@@ -119,11 +119,11 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
                 {
                     case PodState.Exited:
                         errors.WriteLine($"Moving pod \"{pod.Uuid}\" to garbage");
-                        Try(pod.ToExitedGarbage);
+                        Try(pod, pod.ToExitedGarbage);
                         break;
                     case PodState.AbortedPrepare:
                         Error($"moving failed prepare \"{pod.Uuid}\" to garbage");
-                        Try(pod.ToGarbage);
+                        Try(pod, pod.ToGarbage);
                         break;
                 }
             }
@@ -142,7 +142,7 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
                 {
                     case PodState.Prepared when (pod.CreatedAt ?? now) + expirePrepared < now:
                         Error($"moving expired prepared pod \"{pod.Uuid}\" to garbage");
-                        Try(pod.ToGarbage);
+                        Try(pod, pod.ToGarbage);
                         break;
                 }
             }
@@ -204,7 +204,18 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
     }
 
     /// <summary>Reads a --uuid-file: the uuid with surrounding whitespace trimmed.</summary>
-    public static string ReadUuidFile(string path) => File.ReadAllText(path).Trim();
+    /// <exception cref="IOException">The file cannot be read; the message names it.</exception>
+    public static string ReadUuidFile(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException(IoErrors.Describe(e, "open", path), e);
+        }
+    }
 
     private static string? Signal(Pod pod, int signal)
     {
@@ -240,7 +251,7 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
                 return false;
             case PodState.AbortedPrepare:
                 Error($"moving failed prepare \"{pod.Uuid}\" to garbage");
-                if (!Try(pod.ToGarbage))
+                if (!Try(pod, pod.ToGarbage))
                 {
                     return false;
                 }
@@ -248,14 +259,14 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
                 break;
             case PodState.Prepared:
                 Error($"moving expired prepared pod \"{pod.Uuid}\" to garbage");
-                if (!Try(pod.ToGarbage))
+                if (!Try(pod, pod.ToGarbage))
                 {
                     return false;
                 }
 
                 break;
             case PodState.Exited:
-                if (!Try(pod.ToExitedGarbage))
+                if (!Try(pod, pod.ToExitedGarbage))
                 {
                     return false;
                 }
@@ -269,7 +280,7 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
             return false;
         }
 
-        return Try(pod.Delete, $"unable to remove pod \"{pod.Uuid}\"");
+        return Try(pod.Delete, $"unable to remove pod \"{pod.Uuid}\"", "remove", pod.Path);
     }
 
     private void CollectGarbage(Pod pod)
@@ -280,12 +291,12 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
         }
 
         output.WriteLine($"Garbage collecting pod \"{pod.Uuid}\"");
-        Try(pod.Delete, $"unable to remove pod \"{pod.Uuid}\"");
+        Try(pod.Delete, $"unable to remove pod \"{pod.Uuid}\"", "remove", pod.Path);
     }
 
-    private bool Try(Action action) => Try(action, "rename error");
+    private bool Try(Pod pod, Action action) => Try(action, "rename error", "rename", pod.Path);
 
-    private bool Try(Action action, string context)
+    private bool Try(Action action, string context, string operation, string path)
     {
         try
         {
@@ -294,7 +305,7 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or KubeflyException)
         {
-            Error($"{context}: {e.Message}");
+            Error($"{context}: {(e is KubeflyException ? e.Message : IoErrors.Describe(e, operation, path))}");
             return false;
         }
     }

@@ -17,11 +17,6 @@ public sealed record PodLaunch(Pod Pod, FlyPlan Plan);
 /// </summary>
 public sealed class PodRunner(PodStore store, IPodImageProvider images)
 {
-    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-        UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
-
-    private const UnixFileMode UuidFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-
     /// <summary>The fetch-to-exec path of `rkt run`: only returns (by exception) when the exec did not happen.</summary>
     public void RunAndExec(RunArguments run, InsecureOptions insecure)
     {
@@ -76,13 +71,13 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
         try
         {
             File.WriteAllText(temporary, uuid.Value);
-            File.SetUnixFileMode(temporary, UuidFileMode);
+            UnixFiles.SetMode(temporary, UnixFiles.Mode0644);
             File.Move(temporary, full, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             File.Delete(temporary);
-            throw new KubeflyException($"error saving pod UUID to file {full}: {e.Message}", e);
+            throw new KubeflyException($"error saving pod UUID to file: {IoErrors.Describe(e, "write", full)}", e);
         }
     }
 
@@ -169,14 +164,14 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
     {
         foreach (var name in new[] { PodPaths.Rootfs, PodPaths.Overlay, PodPaths.UpperDirectory, PodPaths.WorkDirectory })
         {
-            Directory.CreateDirectory(Path.Combine(pod.Path, name), DirectoryMode);
+            UnixFiles.CreateDirectory(Path.Combine(pod.Path, name), UnixFiles.Mode0755);
         }
 
         foreach (var volume in run.Volumes.Where(v => v.Kind == VolumeKind.Empty))
         {
             var path = Path.Combine(pod.Path, PodPaths.Volumes, volume.Name);
             Directory.CreateDirectory(path);
-            File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32(volume.Mode, 8));
+            UnixFiles.SetMode(path, (UnixFileMode)Convert.ToInt32(volume.Mode, 8));
             Interop.Lchown(path, volume.Uid, volume.Gid);
         }
     }

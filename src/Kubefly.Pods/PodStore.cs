@@ -36,7 +36,7 @@ public sealed class PodStore
         EnsureDirectories();
         var uuid = PodUuid.NewRandom();
         var embryo = PathOf(PodLocation.Embryo, uuid);
-        Directory.CreateDirectory(embryo, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        UnixFiles.CreateDirectory(embryo, UnixFiles.Mode0750);
         var handle = Interop.OpenDirectory(embryo);
         try
         {
@@ -166,7 +166,7 @@ public sealed class PodStore
     {
         foreach (var location in LookupOrder)
         {
-            Directory.CreateDirectory(Path.Combine(PodsDirectory, location.DirectoryName()), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+            UnixFiles.CreateDirectory(Path.Combine(PodsDirectory, location.DirectoryName()), UnixFiles.Mode0750);
         }
     }
 

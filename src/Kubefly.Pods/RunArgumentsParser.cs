@@ -364,7 +364,7 @@ public sealed class RunArgumentsParser
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"invalid value \"{path}\" for --set-env-file: {e.Message}");
+            throw new UsageException($"invalid value \"{path}\" for --set-env-file: {IoErrors.Describe(e, "open", path)}");
         }
 
         foreach (var line in lines)

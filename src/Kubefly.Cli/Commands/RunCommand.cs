@@ -1,0 +1,53 @@
+using Kubefly.Oci;
+using Kubefly.Pods;
+using Microsoft.Win32.SafeHandles;
+
+namespace Kubefly.Cli.Commands;
+
+/// <summary>
+/// `run`: rkt's positional grammar (hand-parsed), then fetch, prepare and exec the app in place of
+/// kubefly. Nothing here touches System.Console: on a terminal it would switch the keypad mode and
+/// the exec would leave it switched, so notices go straight to fd 2.
+/// </summary>
+internal static class RunCommand
+{
+    public static int Run(GlobalOptions globals, IReadOnlyList<string> args)
+    {
+        var current = globals;
+        var run = RunArgumentsParser.Parse(args, (IReadOnlyList<string> tokens, ref int index) =>
+        {
+            var updated = current.TryConsume(tokens, ref index);
+            if (updated is null)
+            {
+                return false;
+            }
+
+            current = updated;
+            return true;
+        });
+
+        foreach (var notice in run.Notices)
+        {
+            WriteStandardError($"run: {notice}");
+        }
+
+        var store = new PodStore(current.Dir);
+        new PodRunner(store, CreateImageProvider(current)).RunAndExec(run, current.Insecure);
+        return ExitCodes.Engine;
+    }
+
+    /// <summary>Main wires the image store (fetch, verify, unpack) in here.</summary>
+    private static IPodImageProvider CreateImageProvider(GlobalOptions globals) => new UnwiredImageProvider(globals.Dir);
+
+    private static void WriteStandardError(string line)
+    {
+        using var stderr = new FileStream(new SafeFileHandle(2, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+        stderr.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
+    }
+
+    private sealed class UnwiredImageProvider(string dir) : IPodImageProvider
+    {
+        public Images.StoredImage Acquire(string image, PullPolicy policy, InsecureOptions insecure) =>
+            throw new NotSupportedException($"image store not merged yet: cannot fetch {image} into {dir}");
+    }
+}
