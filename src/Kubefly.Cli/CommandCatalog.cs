@@ -10,7 +10,6 @@ internal static class CommandCatalog
         yield return Commands.VersionCommand.Create(globals);
         yield return Commands.StopCommand.Create(globals);
         yield return Commands.RmCommand.Create(globals);
-        yield return Commands.StatusCommand.Create(globals);
         yield return Commands.ListCommand.Create(globals);
         yield return Commands.GcCommand.Create(globals);
     }

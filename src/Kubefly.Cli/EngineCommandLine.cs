@@ -11,6 +11,7 @@ public static class EngineCommandLine
     {
         ["run"] = Commands.RunCommand.Run,
         ["enter"] = Commands.EnterCommand.Run,
+        ["status"] = Commands.StatusCommand.Run,
     };
 
     public static int Run(string[] args)

@@ -1,100 +1,114 @@
-using System.CommandLine;
 using Kubefly.Pods;
 
 namespace Kubefly.Cli.Commands;
 
+/// <summary>
+/// `status [--wait[=BOOL|DURATION]] [--wait-ready[=...]] [--format=json|json-pretty] --uuid-file=FILE | UUID`.
+/// Hand-parsed: `--wait` takes a value only as `--wait=VALUE` (pflag's NoOptDefVal), so `--wait UUID`
+/// waits on UUID, which System.CommandLine cannot express.
+/// </summary>
 internal static class StatusCommand
 {
-    public static Command Create(GlobalOptionSet globals)
+    private const string Usage = "usage: status [--wait[=DURATION]] [--wait-ready[=DURATION]] [--format=json|json-pretty] --uuid-file=FILE | UUID";
+
+    public static int Run(GlobalOptions globals, IReadOnlyList<string> args)
     {
-        var wait = WaitOption("--wait", "wait for the pod to finish (true, false or a duration such as 10s)");
-        var waitReady = WaitOption("--wait-ready", "wait until the pod's app has started (true, false or a duration)");
-        var uuidFile = new Option<string?>("--uuid-file") { Description = "read pod UUID from file instead of argument" };
-        var format = OutputFormat.CreateOption();
-        var uuids = new Argument<string[]>("UUID") { Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("status", "Check the status of a pod") { wait, waitReady, uuidFile, format, uuids };
-        command.SetAction(result =>
+        var options = globals;
+        string? wait = null;
+        string? waitReady = null;
+        string? uuidFile = null;
+        string? format = null;
+        var arguments = new List<string>();
+        for (var index = 0; index < args.Count; index++)
         {
-            var options = globals.Read(result);
-            var arguments = result.GetValue(uuids) ?? [];
-            if (arguments.Length > 1)
+            if (options.TryConsume(args, ref index) is { } updated)
             {
-                throw new Oci.UsageException("usage: status [--wait[=DURATION]] --uuid-file=FILE | UUID");
+                options = updated;
+                continue;
             }
 
-            var (targets, unreadable) = PodTargets.Select("status", arguments, result.GetValue(uuidFile), "status [--wait[=DURATION]] --uuid-file=FILE | UUID");
-            if (unreadable)
+            var token = args[index];
+            var eq = token.IndexOf('=', StringComparison.Ordinal);
+            var name = token.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? token[..eq] : token;
+            string? inline = eq > 0 && token.StartsWith("--", StringComparison.Ordinal) ? token[(eq + 1)..] : null;
+            switch (name)
             {
-                return 1;
-            }
-
-            var kind = OutputFormat.Parse(result.GetValue(format));
-            var waitFinished = ParseWait(result.GetValue(wait));
-            var waitStarted = ParseWait(result.GetValue(waitReady));
-            var store = new PodStore(options.Dir);
-            Pod pod;
-            try
-            {
-                pod = store.Get(targets[0]);
-            }
-            catch (PodLookupException e)
-            {
-                Console.Error.WriteLine($"status: problem retrieving pod: {e.Message}");
-                return 254;
-            }
-
-            if (waitStarted != TimeSpan.Zero)
-            {
-                pod = PodWaiter.Wait(store, pod, waitStarted, p => p.State != PodState.Running || p.Pid is not null, "error waiting for pod readiness");
-            }
-
-            if (waitFinished != TimeSpan.Zero)
-            {
-                pod = PodWaiter.Wait(store, pod, waitFinished, p => p.State.IsAfterRun() || p.State == PodState.AbortedPrepare, "error waiting for pod to finish");
-            }
-
-            using (pod)
-            {
-                if (kind == OutputFormat.Kind.Table)
-                {
-                    foreach (var line in PodReports.StatusLines(pod))
+                case "--wait":
+                    wait = inline ?? "true";
+                    break;
+                case "--wait-ready":
+                    waitReady = inline ?? "true";
+                    break;
+                case "--uuid-file":
+                    uuidFile = inline ?? (index + 1 < args.Count ? args[++index] : throw new Oci.UsageException("flag needs an argument: --uuid-file"));
+                    break;
+                case "--format":
+                    format = inline ?? (index + 1 < args.Count ? args[++index] : throw new Oci.UsageException("flag needs an argument: --format"));
+                    break;
+                default:
+                    if (token.StartsWith('-') && token.Length > 1)
                     {
-                        Console.Out.WriteLine(line);
+                        throw new Oci.UsageException($"unknown flag: {name}");
                     }
-                }
-                else
-                {
-                    Console.Out.WriteLine(PodReports.Json(PodReports.ToApi(pod), kind == OutputFormat.Kind.JsonPretty, ApiJsonContext.Default.ApiPod));
-                }
+
+                    arguments.Add(token);
+                    break;
             }
+        }
 
-            return 0;
-        });
-        return command;
-    }
-
-    /// <summary>`--wait` alone means true and never takes the next word (that is the UUID), as pflag's NoOptDefVal did.</summary>
-    private static Option<string?> WaitOption(string name, string description) => new(name)
-    {
-        Description = description,
-        Arity = ArgumentArity.ZeroOrOne,
-        CustomParser = argument =>
+        if (arguments.Count > 1)
         {
-            if (argument.Tokens.Count == 0)
-            {
-                return "true";
-            }
+            throw new Oci.UsageException(Usage);
+        }
 
-            var token = argument.Tokens[0].Value;
-            if (token is "true" or "false" || GoDuration.TryParse(token, out _, out _))
-            {
-                return token;
-            }
+        var (targets, unreadable) = PodTargets.Select("status", [.. arguments], uuidFile, Usage);
+        if (unreadable)
+        {
+            return 1;
+        }
 
-            argument.OnlyTake(0);
-            return "true";
-        },
-    };
+        var kind = OutputFormat.Parse(format);
+        var waitFinished = ParseWait(wait);
+        var waitStarted = ParseWait(waitReady);
+        var store = new PodStore(options.Dir);
+        Pod pod;
+        try
+        {
+            pod = store.Get(targets[0]);
+        }
+        catch (PodLookupException e)
+        {
+            Console.Error.WriteLine($"status: problem retrieving pod: {e.Message}");
+            return 254;
+        }
+
+        if (waitStarted != TimeSpan.Zero)
+        {
+            pod = PodWaiter.Wait(store, pod, waitStarted, p => p.State != PodState.Running || p.Pid is not null, "error waiting for pod readiness");
+        }
+
+        if (waitFinished != TimeSpan.Zero)
+        {
+            pod = PodWaiter.Wait(store, pod, waitFinished, p => p.State.IsAfterRun() || p.State == PodState.AbortedPrepare, "error waiting for pod to finish");
+        }
+
+        using (pod)
+        {
+            if (kind == OutputFormat.Kind.Table)
+            {
+                foreach (var line in PodReports.StatusLines(pod))
+                {
+                    Console.Out.WriteLine(line);
+                }
+            }
+            else
+            {
+                Console.Out.WriteLine(PodReports.Json(PodReports.ToApi(pod), kind == OutputFormat.Kind.JsonPretty, ApiJsonContext.Default.ApiPod));
+            }
+        }
+
+        return 0;
+    }
 
     /// <summary>rkt's parseDuration: true or empty wait forever (negative), false not at all (zero), else a Go duration.</summary>
     private static TimeSpan ParseWait(string? value) => value switch
