@@ -47,3 +47,29 @@ public sealed class PodReportsTests
         }
     }
 }
+
+public sealed class MountTableTests
+{
+    [Fact]
+    public void Finds_mount_points_at_and_under_a_path_with_mountinfo_escapes()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(file, [
+                "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
+                @"90 22 0:50 / /var/lib/kubefly/pods/run/a\040b/rootfs rw - overlay overlay rw",
+                "91 22 0:51 / /var/lib/kubefly/pods/run/a rw - tmpfs tmpfs rw",
+                "92 22 0:52 / /var/lib/kubefly/pods/run/ab rw - tmpfs tmpfs rw",
+            ]);
+
+            Assert.Equal(["/var/lib/kubefly/pods/run/a b/rootfs"], MountTable.MountPointsUnder("/var/lib/kubefly/pods/run/a b", file));
+            Assert.Equal(["/var/lib/kubefly/pods/run/a"], MountTable.MountPointsUnder("/var/lib/kubefly/pods/run/a/", file));
+            Assert.Empty(MountTable.MountPointsUnder("/var/lib/kubefly/pods/run/c", file));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
