@@ -12,5 +12,7 @@ internal static class CommandCatalog
         yield return Commands.RmCommand.Create(globals);
         yield return Commands.ListCommand.Create(globals);
         yield return Commands.GcCommand.Create(globals);
+        yield return Commands.FetchCommand.Create(globals);
+        yield return Commands.ImageCommand.Create(globals);
     }
 }

@@ -99,3 +99,9 @@ public static partial class Interop
         return bytes;
     }
 }
+
+/// <summary>AT_FDCWD as a handle, for openat2 calls on ordinary paths.</summary>
+public static class AtCwd
+{
+    public static SafeFileHandle Handle { get; } = new(Interop.AT_FDCWD, ownsHandle: false);
+}

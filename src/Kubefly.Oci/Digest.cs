@@ -25,7 +25,7 @@ public readonly record struct Digest
     public bool IsEmpty => Hex is null;
 
     public static Digest Parse(string value) =>
-        TryParse(value, out var digest, out var error) ? digest : throw new ImageException($"invalid digest \"{Printable(value)}\": {error}");
+        TryParse(value, out var digest, out var error) ? digest : throw new ImageException($"invalid digest \"{UntrustedText.Printable(value)}\": {error}");
 
     public static bool TryParse(string? value, out Digest digest) => TryParse(value, out digest, out _);
 
@@ -48,7 +48,7 @@ public readonly record struct Digest
         var algorithm = value[..colon];
         if (algorithm != Sha256Algorithm)
         {
-            error = $"unsupported algorithm \"{Printable(algorithm)}\" (only sha256)";
+            error = $"unsupported algorithm \"{UntrustedText.Printable(algorithm)}\" (only sha256)";
             return false;
         }
 
@@ -105,19 +105,6 @@ public readonly record struct Digest
 
         return true;
     }
-
-    /// <summary>Error messages quote untrusted input; keep control characters and length out of the terminal.</summary>
-    internal static string Printable(string value)
-    {
-        var trimmed = value.Length > 100 ? value[..100] + "..." : value;
-        return string.Create(trimmed.Length, trimmed, static (span, s) =>
-        {
-            for (var i = 0; i < s.Length; i++)
-            {
-                span[i] = char.IsControl(s[i]) ? '?' : s[i];
-            }
-        });
-    }
 }
 
 public sealed class DigestJsonConverter : JsonConverter<Digest>
@@ -127,7 +114,7 @@ public sealed class DigestJsonConverter : JsonConverter<Digest>
         var text = reader.GetString();
         if (!Digest.TryParse(text, out var digest, out var error))
         {
-            throw new JsonException($"invalid digest \"{Digest.Printable(text ?? string.Empty)}\": {error}");
+            throw new JsonException($"invalid digest \"{UntrustedText.Printable(text ?? string.Empty)}\": {error}");
         }
 
         return digest;

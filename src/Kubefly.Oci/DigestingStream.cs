@@ -56,12 +56,23 @@ public sealed class DigestingStream : Stream
 
     public override int Read(Span<byte> buffer)
     {
+        // A zero-length read says nothing about the end of the stream (TarReader issues them for empty entries).
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
         var n = _inner.Read(Limit(buffer));
         return Account(buffer[..n], n);
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
         var limited = buffer[..Limit(buffer.Span).Length];
         var n = await _inner.ReadAsync(limited, cancellationToken).ConfigureAwait(false);
         return Account(buffer.Span[..n], n);

@@ -91,7 +91,7 @@ public sealed partial record ImageReference
     public ImageReference WithRegistry(string registry) => this with { Registry = registry };
 
     public static ImageReference Parse(string input) =>
-        TryParse(input, out var reference, out var error) ? reference : throw new ImageException($"invalid image reference \"{Oci.Digest.Printable(input)}\": {error}");
+        TryParse(input, out var reference, out var error) ? reference : throw new ImageException($"invalid image reference \"{UntrustedText.Printable(input)}\": {error}");
 
     public static bool TryParse(string input, out ImageReference reference, out string error)
     {
@@ -111,7 +111,7 @@ public sealed partial record ImageReference
         var scheme = input.IndexOf("://", StringComparison.Ordinal);
         if (scheme > 0)
         {
-            error = $"unknown transport \"{Oci.Digest.Printable(input[..scheme])}\" (known: docker://, oci:, oci-archive:, docker-archive:)";
+            error = $"unknown transport \"{UntrustedText.Printable(input[..scheme])}\" (known: docker://, oci:, oci-archive:, docker-archive:)";
             return false;
         }
 
@@ -153,7 +153,7 @@ public sealed partial record ImageReference
 
         if (tag is not null && transport != ImageTransport.DockerArchive && !TagPattern().IsMatch(tag))
         {
-            error = $"invalid tag \"{Oci.Digest.Printable(tag)}\"";
+            error = $"invalid tag \"{UntrustedText.Printable(tag)}\"";
             return false;
         }
 
@@ -187,7 +187,7 @@ public sealed partial record ImageReference
             text = text[..lastColon];
             if (!TagPattern().IsMatch(tag))
             {
-                error = $"invalid tag \"{Oci.Digest.Printable(tag)}\"";
+                error = $"invalid tag \"{UntrustedText.Printable(tag)}\"";
                 return false;
             }
         }
@@ -202,7 +202,7 @@ public sealed partial record ImageReference
             repository = text[(slash + 1)..];
             if (!DomainPattern().IsMatch(registry))
             {
-                error = $"invalid registry \"{Oci.Digest.Printable(registry)}\"";
+                error = $"invalid registry \"{UntrustedText.Printable(registry)}\"";
                 return false;
             }
         }
@@ -238,7 +238,7 @@ public sealed partial record ImageReference
         {
             if (!PathComponentPattern().IsMatch(component))
             {
-                error = $"invalid repository path component \"{Oci.Digest.Printable(component)}\"";
+                error = $"invalid repository path component \"{UntrustedText.Printable(component)}\"";
                 return false;
             }
         }

@@ -39,7 +39,7 @@ public static class InsecureOptionsParser
                 "all-run" => InsecureOptions.AllRun,
                 "all" => InsecureOptions.All,
                 _ => throw new UsageException(
-                    $"unknown --insecure-options value \"{Digest.Printable(word)}\" (allowed: none,http,image,tls,pubkey,capabilities,paths,seccomp,all-fetch,all-run,all)"),
+                    $"unknown --insecure-options value \"{UntrustedText.Printable(word)}\" (allowed: none,http,image,tls,pubkey,capabilities,paths,seccomp,all-fetch,all-run,all)"),
             };
         }
 

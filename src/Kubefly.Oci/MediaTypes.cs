@@ -32,7 +32,7 @@ public static class MediaTypes
         OciLayer or "application/vnd.oci.image.layer.nondistributable.v1.tar" => LayerCompression.None,
         OciLayerGzip or DockerLayerGzip or DockerForeignLayerGzip or OciLayerNondistributableGzip => LayerCompression.Gzip,
         OciLayerZstd or "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => LayerCompression.Zstd,
-        _ => throw new ImageException($"unsupported layer media type \"{Digest.Printable(mediaType)}\""),
+        _ => throw new ImageException($"unsupported layer media type \"{UntrustedText.Printable(mediaType)}\""),
     };
 }
 

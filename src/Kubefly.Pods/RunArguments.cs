@@ -1,3 +1,4 @@
+using Kubefly.Images;
 namespace Kubefly.Pods;
 
 /// <summary>Everything `run` was told, pod-wide and per app, before any image is fetched.</summary>

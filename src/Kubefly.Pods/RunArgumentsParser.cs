@@ -1,3 +1,4 @@
+using Kubefly.Images;
 using System.Net;
 using Kubefly.Oci;
 

@@ -14,8 +14,8 @@ internal static class GcCommand
         command.SetAction(result =>
         {
             var options = globals.Read(result);
-            var gracePeriod = GoDuration.Parse(result.GetValue(grace)!);
-            var expirePrepared = GoDuration.Parse(result.GetValue(expire)!);
+            var gracePeriod = Pods.GoDuration.Parse(result.GetValue(grace)!);
+            var expirePrepared = Pods.GoDuration.Parse(result.GetValue(expire)!);
             return new PodOperations(new PodStore(options.Dir), Console.Out, Console.Error, "gc")
                 .Collect(gracePeriod, expirePrepared, result.GetValue(markOnly), DateTimeOffset.UtcNow);
         });

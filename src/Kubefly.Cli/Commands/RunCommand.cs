@@ -1,3 +1,4 @@
+using Kubefly.Images;
 using Kubefly.Oci;
 using Kubefly.Pods;
 using Microsoft.Win32.SafeHandles;
@@ -42,8 +43,7 @@ internal static class RunCommand
         return ExitCodes.Engine;
     }
 
-    /// <summary>Main wires the image store (fetch, verify, unpack) in here.</summary>
-    private static IPodImageProvider CreateImageProvider(GlobalOptions globals) => new UnwiredImageProvider(globals.Dir);
+    private static IPodImageProvider CreateImageProvider(GlobalOptions globals) => new StoreImageProvider(globals);
 
     private static void WriteStandardError(string line)
     {
@@ -51,9 +51,32 @@ internal static class RunCommand
         stderr.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
     }
 
-    private sealed class UnwiredImageProvider(string dir) : IPodImageProvider
+    /// <summary>The image store behind `run`: fetch per the pull policy, verify, unpack, then load the stored image.</summary>
+    private sealed class StoreImageProvider(GlobalOptions globals) : IPodImageProvider
     {
-        public Images.StoredImage Acquire(string image, PullPolicy policy, InsecureOptions insecure) =>
-            throw new NotSupportedException($"image store not merged yet: cannot fetch {image} into {dir}");
+        public StoredImage Acquire(string image, PullPolicy policy, InsecureOptions insecure)
+        {
+            var services = new ImageServices(globals with { Insecure = insecure }, new StandardErrorProgress());
+            var record = services.Puller.AcquireAsync(image, policy, CancellationToken.None).GetAwaiter().GetResult();
+            return services.Store.Load(record);
+        }
+    }
+
+    /// <summary>Pull messages (trust warnings) straight to fd 2; no live layer display on the exec path.</summary>
+    private sealed class StandardErrorProgress : IPullProgress
+    {
+        public void Message(string text) => WriteStandardError(text);
+
+        public void LayerStarted(Digest blob, long size)
+        {
+        }
+
+        public void LayerAdvanced(Digest blob, long bytesSoFar)
+        {
+        }
+
+        public void LayerFinished(Digest blob, bool alreadyPresent)
+        {
+        }
     }
 }

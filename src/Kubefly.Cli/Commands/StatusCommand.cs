@@ -121,7 +121,7 @@ internal static class StatusCommand
     {
         null or "false" or "0" or "f" or "F" or "FALSE" or "False" => TimeSpan.Zero,
         "" or "true" or "1" or "t" or "T" or "TRUE" or "True" => TimeSpan.FromTicks(-1),
-        _ => GoDuration.Parse(value),
+        _ => Pods.GoDuration.Parse(value),
     };
 }
 

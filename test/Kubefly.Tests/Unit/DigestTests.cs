@@ -54,4 +54,19 @@ public class DigestTests
         stream.CopyTo(Stream.Null);
         Assert.Equal(Digest.Compute("hello"u8), stream.Actual);
     }
+
+    [Fact]
+    public void ZeroLengthReadsDoNotEndTheDigest()
+    {
+        using var stream = new DigestingStream(new MemoryStream("hello"u8.ToArray()), "blob", Digest.Compute("hello"u8), 5);
+        var buffer = new byte[2];
+        Assert.Equal(0, stream.Read(Span<byte>.Empty));
+        Assert.False(stream.Completed);
+        while (stream.Read(buffer) > 0)
+        {
+            Assert.Equal(0, stream.Read(buffer, 0, 0));
+        }
+
+        Assert.Equal(Digest.Compute("hello"u8), stream.Actual);
+    }
 }

@@ -1,3 +1,4 @@
+using Kubefly.Images;
 using Kubefly.Fly;
 using Kubefly.Oci;
 using Kubefly.Pods;

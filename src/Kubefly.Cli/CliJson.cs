@@ -1,0 +1,27 @@
+using System.Text.Json.Serialization;
+
+namespace Kubefly.Cli;
+
+/// <summary>`image list --format=json` rows, named as rkt named them.</summary>
+public sealed record ImageListItem
+{
+    [JsonPropertyName("id")]
+    public required string Id { get; init; }
+
+    [JsonPropertyName("name")]
+    public required string Name { get; init; }
+
+    [JsonPropertyName("import_time")]
+    public long ImportTime { get; init; }
+
+    [JsonPropertyName("last_used_time")]
+    public long LastUsedTime { get; init; }
+
+    [JsonPropertyName("size")]
+    public long Size { get; init; }
+}
+
+[JsonSerializable(typeof(List<ImageListItem>))]
+internal sealed partial class CliJsonContext : JsonSerializerContext
+{
+}

@@ -1,0 +1,205 @@
+using System.CommandLine;
+using System.Text.Json;
+using Kubefly.Images;
+using Kubefly.Oci;
+
+namespace Kubefly.Cli.Commands;
+
+/// <summary>`image list|rm|gc|export|extract|render|cat-manifest`.</summary>
+internal static class ImageCommand
+{
+    public static Command Create(GlobalOptionSet globals)
+    {
+        var command = new Command("image", "operate on images in the store");
+        command.Subcommands.Add(List(globals));
+        command.Subcommands.Add(Remove(globals));
+        command.Subcommands.Add(Gc(globals));
+        command.Subcommands.Add(Export(globals));
+        command.Subcommands.Add(Extract(globals, "extract", "extract an image's rootfs into a directory"));
+        command.Subcommands.Add(Extract(globals, "render", "render an image's rootfs into a directory (same as extract for OCI images)"));
+        command.Subcommands.Add(CatManifest(globals));
+        return command;
+    }
+
+    private static ImageServices Services(GlobalOptionSet globals, ParseResult result) => new(globals.Read(result), SilentProgress.Instance);
+
+    private static Command List(GlobalOptionSet globals)
+    {
+        var full = new Option<bool>("--full") { Description = "full image IDs" };
+        var noLegend = new Option<bool>("--no-legend") { Description = "no header line" };
+        var format = new Option<string?>("--format") { Description = "json or json-pretty" };
+        var fields = new Option<string?>("--fields") { Description = "comma-separated: id,name,size,importtime,lastused" };
+        var command = new Command("list", "list images in the store") { full, noLegend, format, fields };
+        command.SetAction(result =>
+        {
+            var records = Services(globals, result).Store.ListRecords();
+            var json = result.GetValue(format);
+            if (json is "json" or "json-pretty")
+            {
+                var items = records.Select(r => new ImageListItem
+                {
+                    Id = r.ManifestDigest.ToString(),
+                    Name = r.Names.Count > 0 ? r.Names[0] : string.Empty,
+                    ImportTime = r.ImportTime.ToUnixTimeMilliseconds() * 1_000_000,
+                    LastUsedTime = r.LastUsed.ToUnixTimeMilliseconds() * 1_000_000,
+                    Size = r.Size,
+                }).ToList();
+                var context = json == "json-pretty" ? new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }) : CliJsonContext.Default;
+                Console.Out.WriteLine(JsonSerializer.Serialize(items, context.ListImageListItem));
+                return ExitCodes.Success;
+            }
+
+            if (json is not null)
+            {
+                throw new UsageException($"invalid --format \"{json}\": expected json or json-pretty");
+            }
+
+            var columns = (result.GetValue(fields) ?? "id,name,size,importtime,lastused").Split(',');
+            var table = new TextTable(columns.Select(c => c switch
+            {
+                "id" => "ID",
+                "name" => "NAME",
+                "size" => "SIZE",
+                "importtime" => "IMPORT TIME",
+                "lastused" => "LAST USED",
+                _ => throw new UsageException($"unknown field \"{c}\" for --fields (id,name,size,importtime,lastused)"),
+            }).ToArray());
+            var now = DateTimeOffset.UtcNow;
+            foreach (var record in records)
+            {
+                table.Add(columns.Select(c => c switch
+                {
+                    "id" => result.GetValue(full) ? record.ManifestDigest.ToString() : record.ManifestDigest.ShortId(),
+                    "name" => record.Names.Count > 0 ? string.Join(",", record.Names) : "<none>",
+                    "size" => PullProgressDisplay.FormatBytes(record.Size),
+                    "importtime" => TextTable.Ago(now - record.ImportTime),
+                    _ => TextTable.Ago(now - record.LastUsed),
+                }).ToArray());
+            }
+
+            table.Write(Console.Out, legend: !result.GetValue(noLegend));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Remove(GlobalOptionSet globals)
+    {
+        var images = new Argument<string[]>("IMAGE") { Description = "image IDs or names", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("rm", "remove images from the store") { images };
+        command.SetAction(result =>
+        {
+            var store = Services(globals, result).Store;
+            using var storeLock = store.LockStore(exclusive: true);
+            var failed = 0;
+            var removed = 0;
+            foreach (var name in result.GetValue(images)!)
+            {
+                try
+                {
+                    var record = store.Find(name) ?? throw new ImageException($"image \"{UntrustedText.Printable(name)}\" not found");
+                    store.Remove(record);
+                    Console.Out.WriteLine($"successfully removed image \"{record.ManifestDigest}\"");
+                    removed++;
+                }
+                catch (KubeflyException e)
+                {
+                    Console.Error.WriteLine($"image rm: {e.Message}");
+                    failed++;
+                }
+            }
+
+            Console.Error.WriteLine($"image rm: {removed} image(s) successfully removed");
+            return failed == 0 ? ExitCodes.Success : ExitCodes.Engine;
+        });
+        return command;
+    }
+
+    private static Command Gc(GlobalOptionSet globals)
+    {
+        var grace = new Option<string>("--grace-period") { Description = "images not used for this long are removed", DefaultValueFactory = _ => "24h0m0s" };
+        var command = new Command("gc", "remove images not used within the grace period, and unreferenced content") { grace };
+        command.SetAction(result =>
+        {
+            var period = GoDuration.Parse(result.GetValue(grace)!, "--grace-period");
+            var store = Services(globals, result).Store;
+            using var storeLock = store.LockStore(exclusive: true);
+            var cutoff = DateTimeOffset.UtcNow - period;
+            foreach (var record in store.ListRecords())
+            {
+                if (record.LastUsed < cutoff && store.PinnedBy(record.ManifestDigest).Count == 0)
+                {
+                    Console.Out.WriteLine($"removing image \"{record.ManifestDigest}\"");
+                    store.Remove(record);
+                }
+            }
+
+            store.DeleteUnreferencedContent();
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Export(GlobalOptionSet globals)
+    {
+        var image = new Argument<string>("IMAGE");
+        var file = new Argument<string>("FILE");
+        var overwrite = new Option<bool>("--overwrite") { Description = "replace FILE if it exists" };
+        var command = new Command("export", "write a stored image as an oci-archive") { image, file, overwrite };
+        command.SetAction(result =>
+        {
+            var services = Services(globals, result);
+            ImageExporter.ExportOciArchive(services.Store, services.Require(result.GetValue(image)!), result.GetValue(file)!, result.GetValue(overwrite));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Extract(GlobalOptionSet globals, string name, string description)
+    {
+        var image = new Argument<string>("IMAGE");
+        var directory = new Argument<string>("DIR");
+        var rootfsOnly = new Option<bool>("--rootfs-only") { Description = "write only the rootfs, directly into DIR" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "replace DIR's content" };
+        var command = new Command(name, description) { image, directory, rootfsOnly, overwrite };
+        command.SetAction(result =>
+        {
+            var services = Services(globals, result);
+            ImageExporter.Extract(services.Store, services.Require(result.GetValue(image)!), Path.GetFullPath(result.GetValue(directory)!), result.GetValue(rootfsOnly), result.GetValue(overwrite), CancellationToken.None);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command CatManifest(GlobalOptionSet globals)
+    {
+        var image = new Argument<string>("IMAGE");
+        var pretty = new Option<bool>("--pretty-print") { Description = "indent the JSON" };
+        var command = new Command("cat-manifest", "print an image's manifest") { image, pretty };
+        command.SetAction(result =>
+        {
+            var services = Services(globals, result);
+            var bytes = services.Store.ReadBlob(services.Require(result.GetValue(image)!).ManifestDigest);
+            if (result.GetValue(pretty))
+            {
+                using var document = JsonDocument.Parse(bytes);
+                using var output = Console.OpenStandardOutput();
+                using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true }))
+                {
+                    document.WriteTo(writer);
+                }
+
+                output.Write("\n"u8);
+            }
+            else
+            {
+                using var output = Console.OpenStandardOutput();
+                output.Write(bytes);
+                output.Write("\n"u8);
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

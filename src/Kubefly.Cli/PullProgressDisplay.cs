@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Kubefly.Images;
+using Kubefly.Oci;
+
+namespace Kubefly.Cli;
+
+/// <summary>
+/// Fetch progress on stderr: on a terminal one live line per layer (bytes, rate), redrawn in place;
+/// otherwise one plain line per event, fit for the journal.
+/// </summary>
+public sealed class PullProgressDisplay : IPullProgress
+{
+    private readonly object _gate = new();
+    private readonly bool _live;
+    private readonly List<Digest> _order = [];
+    private readonly Dictionary<Digest, LayerState> _layers = [];
+    private int _drawnLines;
+
+    public PullProgressDisplay(bool live) => _live = live;
+
+    public static IPullProgress For(bool quiet) =>
+        quiet ? SilentProgress.Instance : new PullProgressDisplay(!Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb"));
+
+    public void Message(string text)
+    {
+        lock (_gate)
+        {
+            Console.Error.WriteLine(text);
+            _drawnLines = 0;
+        }
+    }
+
+    public void LayerStarted(Digest blob, long size)
+    {
+        lock (_gate)
+        {
+            _layers[blob] = new LayerState(size, Stopwatch.StartNew());
+            _order.Add(blob);
+            if (_live)
+            {
+                Redraw();
+            }
+            else
+            {
+                Console.Error.WriteLine($"fetching layer {blob} ({FormatBytes(size)})");
+            }
+        }
+    }
+
+    public void LayerAdvanced(Digest blob, long bytesSoFar)
+    {
+        lock (_gate)
+        {
+            if (_layers.TryGetValue(blob, out var state))
+            {
+                state.Bytes = bytesSoFar;
+                if (_live)
+                {
+                    Redraw();
+                }
+            }
+        }
+    }
+
+    public void LayerFinished(Digest blob, bool alreadyPresent)
+    {
+        lock (_gate)
+        {
+            if (alreadyPresent)
+            {
+                if (!_live)
+                {
+                    Console.Error.WriteLine($"layer {blob} already in the store");
+                }
+
+                return;
+            }
+
+            if (_layers.TryGetValue(blob, out var state))
+            {
+                state.Bytes = state.Size;
+                state.Done = true;
+                state.Clock.Stop();
+                if (_live)
+                {
+                    Redraw();
+                }
+                else
+                {
+                    Console.Error.WriteLine($"layer {blob} done: {FormatBytes(state.Size)} in {state.Clock.Elapsed.TotalSeconds:0.0}s ({Rate(state)})");
+                }
+            }
+        }
+    }
+
+    public static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.0} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
+        >= 1L << 10 => $"{bytes / (double)(1L << 10):0.0} KiB",
+        _ => $"{bytes} B",
+    };
+
+    private static string Rate(LayerState state)
+    {
+        var seconds = Math.Max(state.Clock.Elapsed.TotalSeconds, 0.001);
+        return $"{FormatBytes((long)(state.Bytes / seconds))}/s";
+    }
+
+    private void Redraw()
+    {
+        var text = new System.Text.StringBuilder();
+        if (_drawnLines > 0)
+        {
+            text.Append($"\x1b[{_drawnLines}A");
+        }
+
+        foreach (var blob in _order)
+        {
+            var state = _layers[blob];
+            var status = state.Done ? "done" : $"{FormatBytes(state.Bytes)} / {FormatBytes(state.Size)}";
+            text.Append($"\r\x1b[2K{blob.ShortId()}  {status}  {Rate(state)}\n");
+        }
+
+        Console.Error.Write(text.ToString());
+        _drawnLines = _order.Count;
+    }
+
+    private sealed class LayerState(long size, Stopwatch clock)
+    {
+        public long Size { get; } = size;
+
+        public Stopwatch Clock { get; } = clock;
+
+        public long Bytes { get; set; }
+
+        public bool Done { get; set; }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Formats.Tar;
+using System.Text.Json;
+using Kubefly.Images.Store;
+using Kubefly.Images.Unpacking;
+using Kubefly.Oci;
+
+namespace Kubefly.Images;
+
+/// <summary>Writes stored images out: as an oci-archive, or flattened into a directory tree.</summary>
+public static class ImageExporter
+{
+    private const string RefNameAnnotation = "org.opencontainers.image.ref.name";
+
+    /// <summary>An oci-archive (a tar of an OCI layout) readable by skopeo, podman and `kubefly fetch oci-archive:`.</summary>
+    public static void ExportOciArchive(ImageStore store, ImageRecord record, string file, bool overwrite)
+    {
+        if (File.Exists(file) && !overwrite)
+        {
+            throw new ImageException($"{file} already exists (use --overwrite)");
+        }
+
+        var tag = record.Names.Count > 0 && ImageReference.TryParse(record.Names[0], out var reference, out _) ? reference.Tag : null;
+        var index = new ImageIndex
+        {
+            SchemaVersion = 2,
+            MediaType = MediaTypes.OciIndex,
+            Manifests =
+            [
+                new Descriptor
+                {
+                    MediaType = record.ManifestMediaType,
+                    Digest = record.ManifestDigest,
+                    Size = new FileInfo(store.BlobPath(record.ManifestDigest)).Length,
+                    Annotations = tag is null ? null : new Dictionary<string, string> { [RefNameAnnotation] = tag },
+                },
+            ],
+        };
+
+        var temp = file + ".tmp-" + Environment.ProcessId;
+        try
+        {
+            using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write))
+            using (var writer = new TarWriter(output, TarEntryFormat.Pax))
+            {
+                AddBytes(writer, "oci-layout", JsonSerializer.SerializeToUtf8Bytes(new OciLayoutMarker(), OciJsonContext.Default.OciLayoutMarker));
+                AddBytes(writer, "index.json", JsonSerializer.SerializeToUtf8Bytes(index, OciJsonContext.Default.ImageIndex));
+                var blobs = new[] { record.ManifestDigest, record.ConfigDigest }.Concat(record.Layers.Select(l => l.Blob)).Distinct();
+                foreach (var blob in blobs)
+                {
+                    writer.WriteEntry(store.BlobPath(blob), $"blobs/sha256/{blob.Hex}");
+                }
+            }
+
+            File.Move(temp, file, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>
+    /// Flattens the layers in order into DIR/rootfs (or DIR itself with <paramref name="rootfsOnly"/>),
+    /// applying whiteouts, with the manifest and config beside it.
+    /// </summary>
+    public static void Extract(ImageStore store, ImageRecord record, string directory, bool rootfsOnly, bool overwrite, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            if (!overwrite)
+            {
+                throw new ImageException($"{directory} is not empty (use --overwrite)");
+            }
+
+            Directory.Delete(directory, recursive: true);
+        }
+
+        var rootfs = rootfsOnly ? directory : Path.Combine(directory, "rootfs");
+        Directory.CreateDirectory(rootfs);
+        if (!rootfsOnly)
+        {
+            File.WriteAllBytes(Path.Combine(directory, "manifest.json"), store.ReadBlob(record.ManifestDigest));
+            File.WriteAllBytes(Path.Combine(directory, "config.json"), store.ReadBlob(record.ConfigDigest));
+        }
+
+        var unpacker = new LayerUnpacker(UnpackMode.Apply, UnpackLimits.Default);
+        foreach (var layer in record.Layers)
+        {
+            var description = $"layer {layer.Blob} of {record.ManifestDigest}";
+            using var blob = new DigestingStream(File.OpenRead(store.BlobPath(layer.Blob)), description, layer.Blob, layer.Size);
+            using var decompressed = LayerDecompression.Open(blob, MediaTypes.LayerCompressionOf(layer.MediaType), description);
+            using var tar = new DigestingStream(decompressed, description + " (diff_id)", layer.DiffId, leaveOpen: true);
+            unpacker.Unpack(tar, rootfs, description, cancellationToken);
+            tar.DrainAndVerify();
+        }
+    }
+
+    private static void AddBytes(TarWriter writer, string name, byte[] content)
+    {
+        var entry = new PaxTarEntry(TarEntryType.RegularFile, name)
+        {
+            DataStream = new MemoryStream(content),
+            Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+        };
+        writer.WriteEntry(entry);
+    }
+}

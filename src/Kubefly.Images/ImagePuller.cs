@@ -1,0 +1,237 @@
+using Kubefly.Images.Sources;
+using Kubefly.Images.Store;
+using Kubefly.Images.Unpacking;
+using Kubefly.Oci;
+using Kubefly.Trust;
+
+namespace Kubefly.Images;
+
+public enum PullPolicy
+{
+    /// <summary>Use the stored image when there is one; fetch otherwise (rkt's default).</summary>
+    New,
+
+    /// <summary>Only ever use the store.</summary>
+    Never,
+
+    /// <summary>Always ask the source; reuse stored content when the digest did not change.</summary>
+    Update,
+}
+
+/// <summary>
+/// Gets an image into the store: checks trust, resolves the manifest for the platform, then streams
+/// every layer once through download -> verify -> decompress -> verify diff_id -> unpack, in parallel.
+/// Nothing gets a name in the store before it is verified; the image record is written last.
+/// </summary>
+public sealed class ImagePuller
+{
+    private readonly ImageStore _store;
+    private readonly Func<ImageReference, TempArea, IImageSource> _openSource;
+    private readonly IImageVerifier _verifier;
+    private readonly IPullProgress _progress;
+    private readonly Platform _platform;
+    private readonly int _parallelism;
+
+    public ImagePuller(ImageStore store, Func<ImageReference, TempArea, IImageSource> openSource, IImageVerifier verifier, IPullProgress progress, Platform platform, int parallelism = 3)
+    {
+        _store = store;
+        _openSource = openSource;
+        _verifier = verifier;
+        _progress = progress;
+        _platform = platform;
+        _parallelism = parallelism;
+    }
+
+    /// <summary>The stored image for <paramref name="image"/> (a name, reference or ID), fetching per the policy.</summary>
+    public async Task<ImageRecord> AcquireAsync(string image, PullPolicy policy, CancellationToken cancellationToken)
+    {
+        // A stored image only answers for the platform it was fetched for (--platform may ask for another).
+        if (policy != PullPolicy.Update && _store.Find(image) is { } stored && (stored.Platform.Length == 0 || stored.Platform == _platform.ToString()))
+        {
+            return stored;
+        }
+
+        if (policy == PullPolicy.Never)
+        {
+            throw new ImageException($"image \"{UntrustedText.Printable(image)}\" is not in the store and --pull-policy=never forbids fetching it");
+        }
+
+        return await PullAsync(ImageReference.Parse(image), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ImageRecord> PullAsync(ImageReference reference, CancellationToken cancellationToken)
+    {
+        using var storeLock = _store.LockStore(exclusive: false);
+        _store.CleanStaleTemporaries();
+        using var scratch = _store.CreateTempArea();
+        using var source = _openSource(reference, scratch);
+
+        var root = await source.GetManifestAsync(reference.Digest, cancellationToken).ConfigureAwait(false);
+        await _verifier.VerifyAsync(reference, root.Digest, cancellationToken).ConfigureAwait(false);
+        var resolved = await ManifestResolver.ResolveAsync(source, root, _platform, cancellationToken).ConfigureAwait(false);
+        var manifestDigest = resolved.Raw.Digest;
+        var name = reference.ToString();
+
+        if (_store.FindRecord(manifestDigest) is { } existing && existing.Layers.All(l => _store.HasLayer(l.DiffId) && _store.HasBlob(l.Blob)))
+        {
+            _progress.Message($"image {manifestDigest} already in the store");
+            return Rename(existing, name);
+        }
+
+        var configBytes = await ReadSmallBlobAsync(source, resolved.Manifest.Config, "image config", cancellationToken).ConfigureAwait(false);
+        var config = ManifestResolver.Parse(configBytes, OciJsonContext.Default.ImageConfiguration, reference, "image config");
+        var diffIds = config.RootFs.DiffIds;
+        if (diffIds.Count != resolved.Manifest.Layers.Count)
+        {
+            throw new ImageException($"{reference}: the config lists {diffIds.Count} diff_ids for {resolved.Manifest.Layers.Count} layers");
+        }
+
+        if (config.Os.Length > 0 && config.Os != _platform.Os)
+        {
+            throw new ImageException($"{reference}: image is for {config.Os}/{config.Architecture}, not {_platform}");
+        }
+
+        var layers = resolved.Manifest.Layers.Select((layer, i) => new LayerRecord { Blob = layer.Digest, DiffId = diffIds[i], MediaType = layer.MediaType, Size = layer.Size }).ToList();
+        using (var limiter = new SemaphoreSlim(_parallelism))
+        {
+            var tasks = layers.Distinct().Select(layer => Task.Run(
+                async () =>
+                {
+                    await limiter.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await StoreLayerAsync(source, layer, reference, cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        limiter.Release();
+                    }
+                },
+                cancellationToken)).ToList();
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+
+        _store.PutBlob(resolved.Manifest.Config.Digest, configBytes);
+        _store.PutBlob(manifestDigest, resolved.Raw.Bytes);
+        if (root.Digest != manifestDigest)
+        {
+            _store.PutBlob(root.Digest, root.Bytes);
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var record = new ImageRecord
+        {
+            ManifestDigest = manifestDigest,
+            ManifestMediaType = string.IsNullOrEmpty(resolved.Raw.MediaType) ? resolved.Manifest.MediaType ?? MediaTypes.OciManifest : resolved.Raw.MediaType,
+            IndexDigest = root.Digest != manifestDigest ? root.Digest : null,
+            ConfigDigest = resolved.Manifest.Config.Digest,
+            Names = [],
+            Layers = layers,
+            Platform = _platform.ToString(),
+            ImportTime = now,
+            LastUsed = now,
+            Size = resolved.Raw.Bytes.Length + configBytes.Length + layers.Distinct().Sum(l => l.Size),
+        };
+        return Rename(record, name);
+    }
+
+    /// <summary>Gives the image its name, taking the name away from any image that had it before.</summary>
+    private ImageRecord Rename(ImageRecord record, string name)
+    {
+        foreach (var other in _store.ListRecords())
+        {
+            if (other.ManifestDigest != record.ManifestDigest && other.Names.Contains(name))
+            {
+                _store.WriteRecord(other with { Names = other.Names.Where(n => n != name).ToList() });
+            }
+        }
+
+        var named = record with { Names = record.Names.Contains(name) ? record.Names : [.. record.Names, name] };
+        _store.WriteRecord(named);
+        return named;
+    }
+
+    private static async Task<byte[]> ReadSmallBlobAsync(IImageSource source, Descriptor descriptor, string what, CancellationToken cancellationToken)
+    {
+        const long MaxSmallBlob = 16 << 20;
+        if (descriptor.Size > MaxSmallBlob)
+        {
+            throw new ImageException($"{source.Reference}: {what} {descriptor.Digest} is {descriptor.Size} bytes (limit {MaxSmallBlob})");
+        }
+
+        var stream = await source.OpenBlobUnverifiedAsync(descriptor, cancellationToken).ConfigureAwait(false);
+        await using var verified = new DigestingStream(stream, $"{source.Reference} {what} {descriptor.Digest}", descriptor.Digest, descriptor.Size);
+        var buffer = new MemoryStream((int)descriptor.Size);
+        await verified.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    private async Task StoreLayerAsync(IImageSource source, LayerRecord layer, ImageReference reference, CancellationToken cancellationToken)
+    {
+        if (_store.HasLayer(layer.DiffId) && _store.HasBlob(layer.Blob))
+        {
+            _progress.LayerFinished(layer.Blob, alreadyPresent: true);
+            return;
+        }
+
+        using var itemLock = _store.LockItem(layer.DiffId);
+        if (_store.HasLayer(layer.DiffId) && _store.HasBlob(layer.Blob))
+        {
+            _progress.LayerFinished(layer.Blob, alreadyPresent: true);
+            return;
+        }
+
+        _progress.LayerStarted(layer.Blob, layer.Size);
+        var description = $"layer {layer.Blob} of {reference}";
+        var haveBlob = _store.HasBlob(layer.Blob);
+        Stream raw = haveBlob
+            ? new FileStream(_store.BlobPath(layer.Blob), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16)
+            : await source.OpenBlobUnverifiedAsync(new Descriptor { Digest = layer.Blob, Size = layer.Size, MediaType = layer.MediaType }, cancellationToken).ConfigureAwait(false);
+
+        using var scratch = _store.CreateTempArea();
+        var blobTemp = scratch.NewFilePath();
+        var staging = Path.Combine(scratch.Path, "rootfs");
+        Directory.CreateDirectory(staging);
+        Digest verifiedBlob;
+        using (var compressed = new DigestingStream(raw, description, layer.Blob, layer.Size))
+        {
+            using (var blobFile = haveBlob ? Stream.Null : new FileStream(blobTemp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                var tee = new TeeReadStream(compressed, blobFile, bytes => _progress.LayerAdvanced(layer.Blob, bytes));
+                if (_store.HasLayer(layer.DiffId))
+                {
+                    // Another image already unpacked this layer (stored with other compression): only the blob is missing.
+                    tee.Drain();
+                }
+                else
+                {
+                    using var decompressed = LayerDecompression.Open(tee, MediaTypes.LayerCompressionOf(layer.MediaType), description);
+                    using var uncompressed = new DigestingStream(decompressed, $"{description} (uncompressed, diff_id)", layer.DiffId, leaveOpen: true);
+                    new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message).Unpack(uncompressed, staging, description, cancellationToken);
+                    uncompressed.DrainAndVerify();
+                    tee.Drain();
+                    LayerUnpacker.SyncFilesystem(staging);
+                }
+
+                if (blobFile is FileStream file)
+                {
+                    file.Flush(flushToDisk: true);
+                }
+            }
+
+            verifiedBlob = compressed.Actual;
+        }
+
+        if (!haveBlob)
+        {
+            _store.CommitBlob(blobTemp, layer.Blob, verifiedBlob);
+        }
+
+        if (!_store.HasLayer(layer.DiffId))
+        {
+            _store.CommitLayer(staging, layer.DiffId);
+        }
+
+        _progress.LayerFinished(layer.Blob, alreadyPresent: false);
+    }
+}

@@ -1,0 +1,389 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Text;
+using System.Text.Json;
+using Kubefly.Images.Sources;
+using Kubefly.Oci;
+
+namespace Kubefly.Images.Registry;
+
+/// <summary>
+/// Talks the OCI distribution API (v1.1) to registries: pings, manifests, blobs. Requests go through a
+/// handler chain (redirects it follows itself, retries, authentication) over one pooled socket handler.
+/// Which endpoints serve an image (mirrors, then the origin) comes from registries.conf.
+/// </summary>
+public sealed class RegistryClient : IDisposable
+{
+    /// <summary>Manifests larger than this are refused (the distribution spec suggests 4 MiB).</summary>
+    public const int MaxManifestBytes = 4 << 20;
+
+    private const int MaxErrorBodyBytes = 4096;
+
+    private readonly RegistryClientOptions _options;
+    private readonly HttpClient _http;
+    private readonly AuthHandler _auth;
+    private readonly ConcurrentDictionary<string, Uri> _baseUris = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, bool> _insecureHosts = new(StringComparer.OrdinalIgnoreCase);
+
+    public RegistryClient(RegistryClientOptions options)
+    {
+        _options = options;
+        var sockets = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            ConnectTimeout = options.ConnectTimeout,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            MaxConnectionsPerServer = 16,
+            UseCookies = false,
+            UseProxy = true,
+        };
+        sockets.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = ValidateCertificate };
+        _auth = new AuthHandler(options) { InnerHandler = sockets };
+        var retry = new RetryHandler(options) { InnerHandler = _auth };
+        var redirect = new RedirectHandler(options) { InnerHandler = retry };
+        _http = new HttpClient(redirect, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        _http.DefaultRequestHeaders.UserAgent.TryParseAdd(options.UserAgent);
+    }
+
+    public RegistryClientOptions Options => _options;
+
+    /// <summary>
+    /// The endpoints to try for <paramref name="reference"/>, in order: its registry's mirrors (digest-only
+    /// mirrors only for digest references), then the origin. Throws when registries.conf blocks the registry.
+    /// </summary>
+    public IReadOnlyList<RegistryEndpoint> ResolveEndpoints(ImageReference reference)
+    {
+        if (reference.Transport != ImageTransport.Docker)
+        {
+            throw new ArgumentException($"{reference} is not a registry reference", nameof(reference));
+        }
+
+        var name = $"{reference.Registry}/{reference.Repository}";
+        var entry = _options.RegistriesConf.Find(name);
+        var allowHttp = _options.Insecure.HasFlag(InsecureOptions.Http);
+        if (entry is null)
+        {
+            return [Endpoint(name, insecure: allowHttp, isMirror: false)];
+        }
+
+        if (entry.Blocked)
+        {
+            throw new ImageException($"{reference}: registry {reference.Registry} is blocked by prefix \"{entry.Prefix}\" in {_options.RegistriesConf.Source}");
+        }
+
+        var endpoints = new List<RegistryEndpoint>();
+        var byDigest = reference.Digest is not null;
+        if (byDigest || !entry.MirrorByDigestOnly)
+        {
+            foreach (var mirror in entry.Mirrors)
+            {
+                endpoints.Add(Endpoint(Rewrite(name, entry, mirror.Location), mirror.Insecure || allowHttp, isMirror: true));
+            }
+        }
+
+        var origin = entry.IsWildcard || entry.Location.Length == 0 ? name : Rewrite(name, entry, entry.Location);
+        endpoints.Add(Endpoint(origin, entry.Insecure || allowHttp, isMirror: false));
+        return endpoints;
+    }
+
+    /// <summary>Checks the endpoint answers <c>GET /v2/</c> (200 or 401) and settles its scheme.</summary>
+    public async Task PingAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken) =>
+        await BaseUriAsync(endpoint, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// A manifest or index by tag or digest. The bytes are hashed as received; by digest they must match;
+    /// a <c>mediaType</c> in the body must agree with Content-Type; schema1 is refused.
+    /// </summary>
+    /// <param name="image">The image it belongs to, for messages.</param>
+    public async Task<RawManifest> GetManifestAsync(RegistryEndpoint endpoint, string tagOrDigest, ImageReference image, CancellationToken cancellationToken)
+    {
+        Digest? expected = null;
+        if (tagOrDigest.Contains(':', StringComparison.Ordinal))
+        {
+            expected = Digest.Parse(tagOrDigest);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        var uri = await ApiUriAsync(endpoint, $"manifests/{tagOrDigest}", timeout.Token).ConfigureAwait(false);
+        using var request = NewRequest(HttpMethod.Get, uri, endpoint);
+        foreach (var accepted in MediaTypes.ManifestAccept)
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accepted));
+        }
+
+        using var response = await SendAsync(request, endpoint, timeout.Token, cancellationToken).ConfigureAwait(false);
+        var what = $"manifest {tagOrDigest} of {image} from {endpoint.Description}";
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new ImageException($"{image}: manifest unknown: {endpoint.Description} has no {endpoint.Repository}:{tagOrDigest}{await ErrorDetailAsync(response, cancellationToken).ConfigureAwait(false)}");
+        }
+
+        await EnsureSuccessAsync(response, what, endpoint, cancellationToken).ConfigureAwait(false);
+        var bytes = await AuthHandler.ReadCappedAsync(response, MaxManifestBytes, timeout.Token).ConfigureAwait(false)
+            ?? throw new ImageException($"{what}: larger than {MaxManifestBytes} bytes");
+        var digest = Digest.Compute(bytes);
+        if (expected is { } wanted && !wanted.FixedTimeEquals(digest))
+        {
+            throw new DigestMismatchException(what, wanted, digest);
+        }
+
+        var mediaType = ManifestMediaType(bytes, response.Content.Headers.ContentType?.MediaType, what, image);
+        return new RawManifest(bytes, mediaType, digest);
+    }
+
+    /// <summary>
+    /// A blob's bytes as the registry sends them, resuming after dropped connections. Not verified: read
+    /// it through a <see cref="DigestingStream"/>.
+    /// </summary>
+    public async Task<Stream> OpenBlobUnverifiedAsync(RegistryEndpoint endpoint, Descriptor blob, ImageReference image, CancellationToken cancellationToken)
+    {
+        var uri = await ApiUriAsync(endpoint, $"blobs/{blob.Digest}", cancellationToken).ConfigureAwait(false);
+        var what = $"blob {blob.Digest} of {image} from {endpoint.Description}";
+        return await ResumableBlobStream.OpenAsync(OpenAt, blob.Size > 0 ? blob.Size : -1, what, _options, cancellationToken).ConfigureAwait(false);
+
+        async Task<HttpResponseMessage> OpenAt(long offset, CancellationToken token)
+        {
+            using var request = NewRequest(HttpMethod.Get, uri, endpoint);
+            if (offset > 0)
+            {
+                request.Headers.Range = new RangeHeaderValue(offset, null);
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+            timeout.CancelAfter(_options.RequestTimeout);
+            var response = await SendAsync(request, endpoint, timeout.Token, token, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+            try
+            {
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    throw new ImageException($"{what}: blob unknown{await ErrorDetailAsync(response, token).ConfigureAwait(false)}");
+                }
+
+                await EnsureSuccessAsync(response, what, endpoint, token).ConfigureAwait(false);
+                return response;
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private RegistryEndpoint Endpoint(string hostAndRepository, bool insecure, bool isMirror)
+    {
+        var slash = hostAndRepository.IndexOf('/', StringComparison.Ordinal);
+        var host = hostAndRepository[..slash];
+        if (host == ImageReference.DockerHubDomain)
+        {
+            host = "registry-1.docker.io";
+        }
+
+        if (insecure)
+        {
+            _insecureHosts[HostWithoutPort(host)] = true;
+        }
+
+        return new RegistryEndpoint { Host = host, Repository = hostAndRepository[(slash + 1)..], Insecure = insecure, IsMirror = isMirror };
+    }
+
+    // "docker.io/library/x" under prefix "docker.io" with location "mirror:5000/proxy" is "mirror:5000/proxy/library/x".
+    private static string Rewrite(string name, RegistryEntry entry, string location) =>
+        entry.IsWildcard ? location + name[name.IndexOf('/', StringComparison.Ordinal)..] : location + name[entry.Prefix.Length..];
+
+    private static string HostWithoutPort(string host)
+    {
+        if (host.StartsWith('['))
+        {
+            return host[..(host.IndexOf(']', StringComparison.Ordinal) + 1)];
+        }
+
+        var colon = host.LastIndexOf(':');
+        return colon >= 0 ? host[..colon] : host;
+    }
+
+    private bool ValidateCertificate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Security.Cryptography.X509Certificates.X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (errors == SslPolicyErrors.None || _options.Insecure.HasFlag(InsecureOptions.Tls))
+        {
+            return true;
+        }
+
+        var host = sender is SslStream stream ? stream.TargetHostName : null;
+        return host is not null && _insecureHosts.ContainsKey(host);
+    }
+
+    private HttpRequestMessage NewRequest(HttpMethod method, Uri uri, RegistryEndpoint endpoint)
+    {
+        var request = new HttpRequestMessage(method, uri);
+        request.Options.Set(RegistryRequest.Repository, endpoint.Repository);
+        request.Options.Set(RegistryRequest.CredentialHost, endpoint.Host);
+        return request;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, RegistryEndpoint endpoint, CancellationToken timeoutToken, CancellationToken callerToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    {
+        try
+        {
+            return await _http.SendAsync(request, completion, timeoutToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!callerToken.IsCancellationRequested)
+        {
+            throw new ImageException($"{endpoint.Description}: {request.Method} {request.RequestUri} timed out after {_options.RequestTimeout.TotalSeconds:0}s", e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ImageException($"{endpoint.Description}: {request.Method} {request.RequestUri} failed: {e.Message}", e);
+        }
+    }
+
+    private async Task<Uri> ApiUriAsync(RegistryEndpoint endpoint, string path, CancellationToken cancellationToken)
+    {
+        var baseUri = await BaseUriAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        return new Uri(baseUri, $"v2/{endpoint.Repository}/{path}");
+    }
+
+    // https first; plain http only for an insecure endpoint and only when https could not be spoken at all.
+    private async Task<Uri> BaseUriAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        if (_baseUris.TryGetValue(endpoint.Host, out var known))
+        {
+            return known;
+        }
+
+        var https = new Uri($"https://{endpoint.Host}/");
+        Exception httpsFailure;
+        try
+        {
+            await PingAtAsync(https, endpoint, cancellationToken).ConfigureAwait(false);
+            return _baseUris[endpoint.Host] = https;
+        }
+        catch (ImageException e) when (e.InnerException is HttpRequestException)
+        {
+            httpsFailure = e;
+        }
+
+        if (!endpoint.Insecure)
+        {
+            throw new ImageException(
+                $"{endpoint.Description}: cannot talk https to {endpoint.Host}: {httpsFailure.InnerException!.Message}{Detail(httpsFailure.InnerException)}. " +
+                $"If it only speaks plain http, mark it insecure = true in registries.conf ({_options.RegistriesConf.Source}) or pass --insecure-options=http",
+                httpsFailure);
+        }
+
+        _options.Log?.Invoke($"{endpoint.Description}: https failed ({httpsFailure.InnerException!.Message}); trying plain http because it is marked insecure");
+        var http = new Uri($"http://{endpoint.Host}/");
+        await PingAtAsync(http, endpoint, cancellationToken).ConfigureAwait(false);
+        return _baseUris[endpoint.Host] = http;
+    }
+
+    private async Task PingAtAsync(Uri baseUri, RegistryEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var uri = new Uri(baseUri, "v2/");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        using var response = await SendAsync(request, endpoint, timeout.Token, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            _auth.Learn(uri, response);
+            return;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new ImageException($"{endpoint.Description}: {uri} answered {(int)response.StatusCode} {response.ReasonPhrase}; is it an OCI registry?");
+        }
+    }
+
+    private static string Detail(Exception e) => e.InnerException is { } inner ? $" ({inner.Message})" : string.Empty;
+
+    private async Task EnsureSuccessAsync(HttpResponseMessage response, string what, RegistryEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        var detail = await ErrorDetailAsync(response, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            throw new RegistryAuthenticationException(
+                $"{what}: {endpoint.Host} requires authentication and no credentials for it were found in {string.Join(", ", _options.Credentials.Files.DefaultIfEmpty("(no credential files)"))}{detail}");
+        }
+
+        throw new ImageException($"{what}: {(int)response.StatusCode} {response.ReasonPhrase}{detail}");
+    }
+
+    private static async Task<string> ErrorDetailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var body = await AuthHandler.ReadCappedAsync(response, MaxErrorBodyBytes, cancellationToken).ConfigureAwait(false);
+            if (body is null || body.Length == 0)
+            {
+                return string.Empty;
+            }
+
+            return $" ({RegistryText.Printable(Encoding.UTF8.GetString(body).Trim())})";
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            return string.Empty;
+        }
+    }
+
+    private static string ManifestMediaType(byte[] bytes, string? contentType, string what, ImageReference image)
+    {
+        if (MediaTypes.IsSchema1(contentType))
+        {
+            throw new ImageException($"{image}: schema1 manifests are not supported ({what} is {contentType}); push it again with a current client");
+        }
+
+        ManifestProbe? probe;
+        try
+        {
+            probe = JsonSerializer.Deserialize(bytes, OciJsonContext.Default.ManifestProbe);
+        }
+        catch (JsonException e)
+        {
+            throw new ImageException($"{what}: not valid JSON: {e.Message}", e);
+        }
+
+        if (probe is null)
+        {
+            throw new ImageException($"{what}: empty manifest");
+        }
+
+        if (probe.SchemaVersion == 1 || probe.FsLayers is not null || MediaTypes.IsSchema1(probe.MediaType))
+        {
+            throw new ImageException($"{image}: schema1 manifests are not supported ({what}); push it again with a current client");
+        }
+
+        if (probe.MediaType is { Length: > 0 } declared)
+        {
+            if (!string.Equals(declared, contentType, StringComparison.Ordinal))
+            {
+                throw new ImageException($"{what}: the body's mediaType \"{RegistryText.Printable(declared)}\" differs from its Content-Type \"{RegistryText.Printable(contentType ?? "(none)")}\"");
+            }
+
+            return declared;
+        }
+
+        if (MediaTypes.IsIndex(contentType) || MediaTypes.IsManifest(contentType))
+        {
+            return contentType!;
+        }
+
+        // OCI documents may omit mediaType; a registry may then serve them as plain JSON.
+        return probe.Manifests is not null ? MediaTypes.OciIndex : probe.Config is not null ? MediaTypes.OciManifest
+            : throw new ImageException($"{what}: neither a manifest nor an index (Content-Type \"{RegistryText.Printable(contentType ?? "(none)")}\")");
+    }
+}

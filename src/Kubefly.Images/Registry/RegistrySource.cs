@@ -1,0 +1,99 @@
+using System.Text;
+using Kubefly.Images.Sources;
+using Kubefly.Oci;
+
+namespace Kubefly.Images.Registry;
+
+/// <summary>
+/// An image in a registry. The first endpoint (mirror, then origin) that serves the manifest is used
+/// from then on; a blob another endpoint must supply is fetched from the next ones in order.
+/// </summary>
+public sealed class RegistrySource : IImageSource
+{
+    private readonly RegistryClient _client;
+    private readonly bool _ownsClient;
+    private readonly IReadOnlyList<RegistryEndpoint> _endpoints;
+    private int _preferred;
+
+    public RegistrySource(ImageReference reference, RegistryClient client, bool ownsClient = false)
+    {
+        Reference = reference;
+        _client = client;
+        _ownsClient = ownsClient;
+        _endpoints = client.ResolveEndpoints(reference);
+    }
+
+    public ImageReference Reference { get; }
+
+    /// <summary>Where requests go, in the order tried.</summary>
+    public IReadOnlyList<RegistryEndpoint> Endpoints => _endpoints;
+
+    /// <summary>The endpoint that served the last manifest (the first one until then).</summary>
+    public RegistryEndpoint CurrentEndpoint => _endpoints[_preferred];
+
+    public Task<RawManifest> GetManifestAsync(Digest? digest, CancellationToken cancellationToken)
+    {
+        var reference = (digest ?? Reference.Digest)?.ToString() ?? Reference.Tag ?? "latest";
+        return TryEndpointsAsync(
+            "manifest " + reference,
+            (endpoint, token) => _client.GetManifestAsync(endpoint, reference, Reference, token),
+            rememberWinner: true,
+            cancellationToken);
+    }
+
+    public Task<Stream> OpenBlobUnverifiedAsync(Descriptor blob, CancellationToken cancellationToken) =>
+        TryEndpointsAsync(
+            "blob " + blob.Digest,
+            (endpoint, token) => _client.OpenBlobUnverifiedAsync(endpoint, blob, Reference, token),
+            rememberWinner: false,
+            cancellationToken);
+
+    public void Dispose()
+    {
+        if (_ownsClient)
+        {
+            _client.Dispose();
+        }
+    }
+
+    private async Task<T> TryEndpointsAsync<T>(string what, Func<RegistryEndpoint, CancellationToken, Task<T>> fetch, bool rememberWinner, CancellationToken cancellationToken)
+    {
+        var order = Enumerable.Range(0, _endpoints.Count).OrderBy(i => i == _preferred ? 0 : 1).ThenBy(i => i).ToList();
+        var failures = new List<(RegistryEndpoint Endpoint, Exception Error)>();
+        foreach (var index in order)
+        {
+            var endpoint = _endpoints[index];
+            try
+            {
+                var result = await fetch(endpoint, cancellationToken).ConfigureAwait(false);
+                if (rememberWinner)
+                {
+                    _preferred = index;
+                }
+
+                return result;
+            }
+            catch (KubeflyException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                failures.Add((endpoint, e));
+                if (failures.Count < order.Count)
+                {
+                    _client.Options.Log?.Invoke($"{Reference}: {what} from {endpoint.Description} failed ({e.Message}); trying {_endpoints[order[failures.Count]].Description}");
+                }
+            }
+        }
+
+        if (failures.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failures[0].Error).Throw();
+        }
+
+        var message = new StringBuilder($"{Reference}: no endpoint served the {what}:");
+        foreach (var (endpoint, error) in failures)
+        {
+            message.Append("\n  ").Append(endpoint.Description).Append(": ").Append(error.Message);
+        }
+
+        throw new ImageException(message.ToString(), failures[^1].Error);
+    }
+}

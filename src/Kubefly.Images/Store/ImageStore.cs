@@ -1,0 +1,381 @@
+using System.Text.Json;
+using Kubefly.Linux;
+using Kubefly.Oci;
+
+namespace Kubefly.Images.Store;
+
+/// <summary>
+/// The content-addressed image store under DIR/images:
+/// <code>
+/// blobs/sha256/HEX        manifests, configs, compressed layers, each verified before it got its name
+/// layers/sha256/DIFFID/   each layer unpacked once (an overlayfs lower dir), shared between images
+/// records/HEX.json        one per image (HEX = manifest digest), written last
+/// pins/HEX/POD            pods using an image; image rm/gc leave pinned images alone
+/// locks/, tmp/            per-item locks and per-process scratch space
+/// store.lock              shared while fetching, exclusive while removing
+/// </code>
+/// Every write goes to tmp/, is verified and fsynced, then renamed into place: a name in blobs/, layers/
+/// or records/ only ever points at complete, verified content, whenever a crash happens.
+/// </summary>
+public sealed class ImageStore
+{
+    public ImageStore(string stateDirectory)
+    {
+        Root = Path.Combine(Path.GetFullPath(stateDirectory), "images");
+    }
+
+    public string Root { get; }
+
+    private string BlobsDirectory => Path.Combine(Root, "blobs", Digest.Sha256Algorithm);
+
+    private string LayersDirectory => Path.Combine(Root, "layers", Digest.Sha256Algorithm);
+
+    private string RecordsDirectory => Path.Combine(Root, "records");
+
+    private string PinsDirectory => Path.Combine(Root, "pins");
+
+    private string LocksDirectory => Path.Combine(Root, "locks");
+
+    private string TempDirectory => Path.Combine(Root, "tmp");
+
+    /// <summary>Creates the layout (0700: layers hold image files with their own owners and setuid bits).</summary>
+    public void EnsureCreated()
+    {
+        foreach (var dir in new[] { Root, BlobsDirectory, LayersDirectory, RecordsDirectory, PinsDirectory, LocksDirectory, TempDirectory })
+        {
+            Directory.CreateDirectory(dir);
+        }
+
+        File.SetUnixFileMode(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    /// <summary>Held (shared) by fetches and pod start-up; held exclusively by image rm and gc.</summary>
+    public FileLock LockStore(bool exclusive)
+    {
+        EnsureCreated();
+        return FileLock.Acquire(Path.Combine(Root, "store.lock"), exclusive);
+    }
+
+    /// <summary>Serializes producers of one blob or layer, so concurrent fetches store it once.</summary>
+    public FileLock LockItem(Digest digest) => FileLock.Acquire(Path.Combine(LocksDirectory, digest.Hex + ".lock"), exclusive: true);
+
+    public string BlobPath(Digest digest) => Path.Combine(BlobsDirectory, digest.Hex);
+
+    public bool HasBlob(Digest digest) => File.Exists(BlobPath(digest));
+
+    public string LayerPath(Digest diffId) => Path.Combine(LayersDirectory, diffId.Hex);
+
+    public bool HasLayer(Digest diffId) => Directory.Exists(LayerPath(diffId));
+
+    public byte[] ReadBlob(Digest digest)
+    {
+        var bytes = File.ReadAllBytes(BlobPath(digest));
+        var actual = Digest.Compute(bytes);
+        return actual.FixedTimeEquals(digest) ? bytes : throw new DigestMismatchException($"store blob {digest} (at {BlobPath(digest)})", digest, actual);
+    }
+
+    /// <summary>Scratch space private to the caller, deleted on dispose unless its content was committed.</summary>
+    public TempArea CreateTempArea()
+    {
+        EnsureCreated();
+        return TempArea.Create(TempDirectory);
+    }
+
+    /// <summary>Stores bytes already in memory (manifests, configs), verifying them against their digest.</summary>
+    public void PutBlob(Digest digest, ReadOnlySpan<byte> content)
+    {
+        var actual = Digest.Compute(content);
+        if (!actual.FixedTimeEquals(digest))
+        {
+            throw new DigestMismatchException($"blob {digest}", digest, actual);
+        }
+
+        if (HasBlob(digest))
+        {
+            return;
+        }
+
+        using var temp = CreateTempArea();
+        var path = temp.NewFilePath();
+        using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        {
+            file.Write(content);
+            file.Flush(flushToDisk: true);
+        }
+
+        CommitBlob(path, digest, actual);
+    }
+
+    /// <summary>Gives a verified, fsynced temp file its content address. A no-op if another process won the race.</summary>
+    public void CommitBlob(string tempPath, Digest expected, Digest verified)
+    {
+        if (!expected.FixedTimeEquals(verified))
+        {
+            throw new DigestMismatchException($"blob {expected}", expected, verified);
+        }
+
+        File.Move(tempPath, BlobPath(expected), overwrite: true);
+        Interop.FsyncDirectory(BlobsDirectory);
+    }
+
+    /// <summary>Gives a fully unpacked and verified staging directory its diff_id name.</summary>
+    public void CommitLayer(string stagingDirectory, Digest diffId)
+    {
+        var target = LayerPath(diffId);
+        if (Directory.Exists(target))
+        {
+            return;
+        }
+
+        Directory.Move(stagingDirectory, target);
+        Interop.FsyncDirectory(LayersDirectory);
+    }
+
+    public void WriteRecord(ImageRecord record)
+    {
+        EnsureCreated();
+        using var temp = CreateTempArea();
+        var path = temp.NewFilePath();
+        using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        {
+            JsonSerializer.Serialize(file, record, StoreJsonContext.Default.ImageRecord);
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(path, RecordPath(record.ManifestDigest), overwrite: true);
+        Interop.FsyncDirectory(RecordsDirectory);
+    }
+
+    public IReadOnlyList<ImageRecord> ListRecords()
+    {
+        if (!Directory.Exists(RecordsDirectory))
+        {
+            return [];
+        }
+
+        var records = new List<ImageRecord>();
+        foreach (var file in Directory.EnumerateFiles(RecordsDirectory, "*.json"))
+        {
+            if (ReadRecord(file) is { } record)
+            {
+                records.Add(record);
+            }
+        }
+
+        return records.OrderBy(r => r.ImportTime).ToList();
+    }
+
+    public ImageRecord? FindRecord(Digest manifestDigest) => ReadRecord(RecordPath(manifestDigest));
+
+    /// <summary>
+    /// Finds an image by what a user typed: a digest or unique digest prefix ("sha256:ab12", "sha256-ab12",
+    /// "ab12..."), or a name in any form that normalizes to a stored name ("busybox" = docker.io/library/busybox:latest).
+    /// </summary>
+    public ImageRecord? Find(string nameOrId)
+    {
+        var records = ListRecords();
+        if (IdPrefix(nameOrId) is { } prefix)
+        {
+            var matches = records.Where(r => r.ManifestDigest.Hex.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            if (matches.Count > 1)
+            {
+                throw new ImageException($"image ID \"{UntrustedText.Printable(nameOrId)}\" is ambiguous: it matches {matches.Count} images");
+            }
+
+            if (matches.Count == 1)
+            {
+                return matches[0];
+            }
+        }
+
+        var name = CanonicalName(nameOrId);
+        return name is null ? null : records.Where(r => r.Names.Contains(name)).OrderByDescending(r => r.ImportTime).FirstOrDefault();
+    }
+
+    /// <summary>The name under which a reference is recorded, or null when the text is no valid reference.</summary>
+    public static string? CanonicalName(string nameOrReference) =>
+        ImageReference.TryParse(nameOrReference, out var reference, out _) ? reference.ToString() : null;
+
+    /// <summary>An image as the fly stage needs it. Throws if any layer is missing (a damaged store).</summary>
+    public StoredImage Load(ImageRecord record)
+    {
+        var config = ManifestResolver.Parse(ReadBlob(record.ConfigDigest), OciJsonContext.Default.ImageConfiguration, ImageReference.Parse(record.Names.Count > 0 ? record.Names[0] : "unnamed"), "image config");
+        var layers = record.Layers.Select(l => LayerPath(l.DiffId)).ToList();
+        foreach (var layer in layers)
+        {
+            if (!Directory.Exists(layer))
+            {
+                throw new ImageException($"image {record.ManifestDigest}: unpacked layer {layer} is missing from the store; fetch the image again");
+            }
+        }
+
+        return new StoredImage
+        {
+            ManifestDigest = record.ManifestDigest,
+            ConfigDigest = record.ConfigDigest,
+            Names = record.Names,
+            Config = config,
+            LayerDirectories = layers,
+            ImportTime = record.ImportTime,
+            LastUsed = record.LastUsed,
+            Size = record.Size,
+        };
+    }
+
+    /// <summary>Records a use (rkt's "last used" column, and what image gc's grace period measures).</summary>
+    public void Touch(Digest manifestDigest)
+    {
+        if (FindRecord(manifestDigest) is { } record)
+        {
+            WriteRecord(record with { LastUsed = DateTimeOffset.UtcNow });
+        }
+    }
+
+    /// <summary>Marks an image as used by a pod; the pod's directory is recorded so a vanished pod's pin goes stale.</summary>
+    public void Pin(Digest manifestDigest, string podId, string podDirectory)
+    {
+        var dir = Path.Combine(PinsDirectory, manifestDigest.Hex);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, podId), podDirectory);
+    }
+
+    public void Unpin(Digest manifestDigest, string podId)
+    {
+        var pin = Path.Combine(PinsDirectory, manifestDigest.Hex, podId);
+        File.Delete(pin);
+    }
+
+    /// <summary>Pods still using the image (pins whose pod directory still exists).</summary>
+    public IReadOnlyList<string> PinnedBy(Digest manifestDigest)
+    {
+        var dir = Path.Combine(PinsDirectory, manifestDigest.Hex);
+        if (!Directory.Exists(dir))
+        {
+            return [];
+        }
+
+        var pods = new List<string>();
+        foreach (var pin in Directory.EnumerateFiles(dir))
+        {
+            var podDirectory = File.ReadAllText(pin);
+            if (Directory.Exists(podDirectory))
+            {
+                pods.Add(Path.GetFileName(pin));
+            }
+            else
+            {
+                File.Delete(pin);
+            }
+        }
+
+        return pods;
+    }
+
+    /// <summary>
+    /// Deletes an image's record, then every blob and layer no remaining image needs. Call under the
+    /// exclusive store lock. Refuses images that pods use.
+    /// </summary>
+    public void Remove(ImageRecord record)
+    {
+        var pods = PinnedBy(record.ManifestDigest);
+        if (pods.Count > 0)
+        {
+            throw new ImageException($"image {record.ManifestDigest} is used by pod(s) {string.Join(", ", pods)}; remove the pods first");
+        }
+
+        File.Delete(RecordPath(record.ManifestDigest));
+        Interop.FsyncDirectory(RecordsDirectory);
+        DeleteUnreferencedContent();
+    }
+
+    /// <summary>Removes blobs and layers that no record names, and scratch space no live process holds.</summary>
+    public void DeleteUnreferencedContent()
+    {
+        var records = ListRecords();
+        var blobs = new HashSet<string>(StringComparer.Ordinal);
+        var layers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var record in records)
+        {
+            blobs.Add(record.ManifestDigest.Hex);
+            blobs.Add(record.ConfigDigest.Hex);
+            if (record.IndexDigest is { } index)
+            {
+                blobs.Add(index.Hex);
+            }
+
+            foreach (var layer in record.Layers)
+            {
+                blobs.Add(layer.Blob.Hex);
+                layers.Add(layer.DiffId.Hex);
+            }
+        }
+
+        foreach (var blob in Directory.EnumerateFiles(BlobsDirectory))
+        {
+            if (!blobs.Contains(Path.GetFileName(blob)))
+            {
+                File.Delete(blob);
+            }
+        }
+
+        foreach (var layer in Directory.EnumerateDirectories(LayersDirectory))
+        {
+            if (!layers.Contains(Path.GetFileName(layer)))
+            {
+                // Rename first so a half-deleted tree never stands under a layer's name.
+                var doomed = Path.Combine(TempDirectory, "deleting-" + Path.GetFileName(layer) + "-" + Guid.NewGuid().ToString("N"));
+                Directory.Move(layer, doomed);
+                Directory.Delete(doomed, recursive: true);
+            }
+        }
+
+        CleanStaleTemporaries();
+    }
+
+    /// <summary>Deletes scratch space left by processes that died (a kill -9 mid-fetch).</summary>
+    public void CleanStaleTemporaries()
+    {
+        if (!Directory.Exists(TempDirectory))
+        {
+            return;
+        }
+
+        foreach (var entry in Directory.EnumerateFileSystemEntries(TempDirectory))
+        {
+            var name = Path.GetFileName(entry);
+            if (name.EndsWith(".lock", StringComparison.Ordinal))
+            {
+                TempArea.DeleteIfAbandoned(entry);
+            }
+            else if (name.StartsWith("deleting-", StringComparison.Ordinal))
+            {
+                Directory.Delete(entry, recursive: true);
+            }
+        }
+    }
+
+    private string RecordPath(Digest manifestDigest) => Path.Combine(RecordsDirectory, manifestDigest.Hex + ".json");
+
+    private static ImageRecord? ReadRecord(string path)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            return JsonSerializer.Deserialize(file, StoreJsonContext.Default.ImageRecord);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (JsonException e)
+        {
+            throw new ImageException($"image record {path} is corrupt: {e.Message}", e);
+        }
+    }
+
+    private static string? IdPrefix(string text)
+    {
+        var hex = text.StartsWith("sha256:", StringComparison.Ordinal) || text.StartsWith("sha256-", StringComparison.Ordinal) ? text[7..] : text;
+        return hex.Length is >= 4 and <= 64 && hex.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')) ? hex : null;
+    }
+}

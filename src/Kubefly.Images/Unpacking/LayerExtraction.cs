@@ -1,0 +1,249 @@
+using System.Buffers;
+using System.Formats.Tar;
+using Kubefly.Linux;
+
+namespace Kubefly.Images.Unpacking;
+
+/// <summary>
+/// One run of <see cref="LayerUnpacker"/>: the entry loop and its per-layer state (what this layer
+/// created, which regular files hardlinks may name, directory times to set last). One method per
+/// entry kind (LayerExtraction.Entries.cs), whiteouts apart (LayerExtraction.Whiteouts.cs).
+/// </summary>
+internal sealed partial class LayerExtraction : IDisposable
+{
+    private const int CopyBufferSize = 128 * 1024;
+
+    private readonly UnpackMode _mode;
+    private readonly UnpackLimits _limits;
+    private readonly Action<string>? _warn;
+    private readonly string _layer;
+    private readonly CancellationToken _cancellationToken;
+    private readonly RootedTree _tree;
+    private readonly byte[] _buffer;
+    private readonly Action<DirectoryIdentity, string> _recordCreated;
+
+    // Regular files this layer created, by normalized path, with their inode: the only hardlink targets.
+    private readonly Dictionary<string, FileIdentity> _regularFiles = new(StringComparer.Ordinal);
+
+    // (Apply mode) names this layer created, per parent directory inode: what opaque whiteouts keep.
+    private readonly HashSet<CreatedName> _created = [];
+
+    // (Apply mode) directories this layer declared over a lower directory, keeping its lower children:
+    // an opaque marker on an ancestor must still clear those children, as overlayfs would hide them.
+    private readonly HashSet<CreatedName> _redeclared = [];
+
+    private readonly List<DirectoryTime> _directoryTimes = [];
+
+    private string? _entryName;
+    private int _entries;
+    private int _regularFileCount;
+    private int _directoryCount;
+    private int _symlinkCount;
+    private int _hardlinkCount;
+    private int _specialFileCount;
+    private int _whiteoutCount;
+    private int _opaqueCount;
+    private long _contentBytes;
+
+    public LayerExtraction(UnpackMode mode, UnpackLimits limits, Action<string>? warn, string rootDirectory, string layerDescription, CancellationToken cancellationToken)
+    {
+        _mode = mode;
+        _limits = limits;
+        _warn = warn;
+        _layer = layerDescription;
+        _cancellationToken = cancellationToken;
+        _recordCreated = RecordCreated;
+        _tree = new RootedTree(rootDirectory, Fail);
+        _buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+    }
+
+    public UnpackStatistics Run(Stream uncompressedTar)
+    {
+        var input = new LimitedTarStream(uncompressedTar, this);
+        using (var reader = new TarReader(input, leaveOpen: true))
+        {
+            while (true)
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                _entryName = null;
+                var entry = NextEntry(reader);
+                if (entry is null)
+                {
+                    break;
+                }
+
+                _entryName = entry.Name;
+                if (++_entries > _limits.MaxEntries)
+                {
+                    throw Fail($"more than {_limits.MaxEntries} entries", null);
+                }
+
+                Extract(entry);
+            }
+        }
+
+        _entryName = null;
+        ApplyDirectoryTimes();
+        return new UnpackStatistics
+        {
+            Entries = _entries,
+            RegularFiles = _regularFileCount,
+            Directories = _directoryCount,
+            Symlinks = _symlinkCount,
+            Hardlinks = _hardlinkCount,
+            SpecialFiles = _specialFileCount,
+            Whiteouts = _whiteoutCount,
+            OpaqueDirectories = _opaqueCount,
+            ContentBytes = _contentBytes,
+            TarBytes = input.BytesRead,
+        };
+    }
+
+    public void Dispose()
+    {
+        _tree.Dispose();
+        ArrayPool<byte>.Shared.Return(_buffer);
+    }
+
+    private TarEntry? NextEntry(TarReader reader)
+    {
+        try
+        {
+            return reader.GetNextEntry(copyData: false);
+        }
+        catch (Exception e) when (IsTarFormatError(e))
+        {
+            throw Fail($"malformed or truncated tar: {e.Message}", e);
+        }
+    }
+
+    private void Extract(TarEntry entry)
+    {
+        if (entry.EntryType == TarEntryType.GlobalExtendedAttributes)
+        {
+            return;
+        }
+
+        if (!EntryPath.TryNormalize(entry.Name, _limits.MaxPathLength, out var path, out var problem))
+        {
+            throw Fail(problem!, null);
+        }
+
+        if (entry.Length > _limits.MaxEntrySize)
+        {
+            throw Fail($"size {entry.Length} exceeds the limit of {_limits.MaxEntrySize} bytes", null);
+        }
+
+        if (path.Length > 0)
+        {
+            var (parent, name) = EntryPath.Split(path);
+            if (name.StartsWith(EntryPath.WhiteoutPrefix, StringComparison.Ordinal))
+            {
+                Whiteout(parent, name);
+                return;
+            }
+        }
+        else if (entry.EntryType != TarEntryType.Directory)
+        {
+            throw Fail($"a {entry.EntryType} entry would replace the root directory itself", null);
+        }
+
+        switch (entry.EntryType)
+        {
+            case TarEntryType.Directory when path.Length == 0:
+                RootDirectory(entry);
+                break;
+            case TarEntryType.Directory:
+                Directory(entry, path);
+                break;
+            case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile or TarEntryType.SparseFile:
+                RegularFile(entry, path);
+                break;
+            case TarEntryType.SymbolicLink:
+                Symlink(entry, path);
+                break;
+            case TarEntryType.HardLink:
+                Hardlink(entry, path);
+                break;
+            case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
+                SpecialFile(entry, path);
+                break;
+            default:
+                throw Fail($"unsupported entry type {entry.EntryType} ('{(char)entry.EntryType}')", null);
+        }
+    }
+
+    private void RecordCreated(DirectoryIdentity parent, string name)
+    {
+        if (_mode == UnpackMode.Apply)
+        {
+            _created.Add(new CreatedName(parent.Device, parent.Inode, name));
+        }
+    }
+
+    private void RecordRedeclared(DirectoryIdentity parent, string name)
+    {
+        if (_mode == UnpackMode.Apply)
+        {
+            _redeclared.Add(new CreatedName(parent.Device, parent.Inode, name));
+        }
+    }
+
+    private void Warn(string message) =>
+        _warn?.Invoke(_entryName is null
+            ? $"layer {_layer}: {message}"
+            : $"layer {_layer}: entry \"{LayerException.Printable(_entryName)}\": {message}");
+
+    private LayerException Fail(string reason, Exception? inner) => new(_layer, _entryName, reason, inner);
+
+    private static bool IsTarFormatError(Exception e) =>
+        e is InvalidDataException or EndOfStreamException or InvalidOperationException or NotSupportedException
+            or FormatException or OverflowException or ArgumentException
+        || (e is IOException && e is not SyscallException);
+
+    private readonly record struct FileIdentity(ulong Device, ulong Inode);
+
+    private readonly record struct CreatedName(ulong Device, ulong Inode, string Name);
+
+    private readonly record struct DirectoryTime(string Path, FileIdentity Identity, long Seconds, long Nanoseconds);
+
+    /// <summary>The tar stream as TarReader sees it: never seekable (one sequential path), counted against the total limit.</summary>
+    private sealed class LimitedTarStream(Stream inner, LayerExtraction owner) : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var read = inner.Read(buffer);
+            BytesRead += read;
+            if (BytesRead > owner._limits.MaxTotalBytes)
+            {
+                throw owner.Fail($"the uncompressed layer exceeds the limit of {owner._limits.MaxTotalBytes} bytes", null);
+            }
+
+            return read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,47 @@
+using Kubefly.Linux;
+
+namespace Kubefly.Images.Unpacking;
+
+/// <summary>
+/// Materializes one layer's uncompressed tar stream under a root directory, as if chrooted there: no
+/// entry, symlink or hardlink can reach outside it (see <see cref="RootedTree"/>). Reads with
+/// <see cref="System.Formats.Tar.TarReader"/> up to the end-of-archive marker only, so the caller can
+/// drain the rest of the stream to verify its digest. Nothing is fsynced; call
+/// <see cref="SyncFilesystem"/> once when every layer is in place.
+/// </summary>
+public sealed class LayerUnpacker
+{
+    private readonly Action<string>? _warn;
+
+    public LayerUnpacker(UnpackMode mode, UnpackLimits limits, Action<string>? warn = null)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        Mode = mode;
+        Limits = limits;
+        _warn = warn;
+    }
+
+    public UnpackMode Mode { get; }
+
+    public UnpackLimits Limits { get; }
+
+    /// <summary>
+    /// Unpacks <paramref name="uncompressedTar"/> into <paramref name="rootDirectory"/> (which must exist;
+    /// empty for <see cref="UnpackMode.OverlayLayer"/>). Failures are <see cref="LayerException"/>s naming
+    /// <paramref name="layerDescription"/> and the entry; what was written before a failure stays.
+    /// </summary>
+    public UnpackStatistics Unpack(Stream uncompressedTar, string rootDirectory, string layerDescription, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(uncompressedTar);
+        ArgumentException.ThrowIfNullOrEmpty(rootDirectory);
+        using var extraction = new LayerExtraction(Mode, Limits, _warn, rootDirectory, layerDescription, cancellationToken);
+        return extraction.Run(uncompressedTar);
+    }
+
+    /// <summary>syncfs(2) on the filesystem holding <paramref name="rootDirectory"/>: one flush for a whole image.</summary>
+    public static void SyncFilesystem(string rootDirectory)
+    {
+        using var root = Interop.OpenDirectory(rootDirectory);
+        Interop.Syncfs(root, rootDirectory);
+    }
+}

@@ -1,0 +1,119 @@
+using Kubefly.Oci;
+
+namespace Kubefly.Tests.Infrastructure.Images;
+
+/// <summary>
+/// The images the test suite runs, built offline from Debian's busybox-static, once per test run.
+/// One OCI layout holds them all, tagged by purpose.
+/// </summary>
+public static class TestImages
+{
+    public const string Busybox = "busybox";
+    public const string MultiLayer = "multilayer";
+    public const string MultiPlatform = "multiplatform";
+    public const string Zstd = "zstd";
+    public const string Uncompressed = "uncompressed";
+
+    private static readonly Lazy<string> LayoutDirectory = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static string Layout => LayoutDirectory.Value;
+
+    public static string Reference(string tag) => $"oci:{Layout}:{tag}";
+
+    /// <summary>A busybox rootfs layer: /bin/busybox, applet links, /etc/passwd and /etc/group.</summary>
+    public static byte[] BusyboxLayer()
+    {
+        var tar = new TarBuilder()
+            .Directory("bin/")
+            .HostFile("bin/busybox", "/bin/busybox", (UnixFileMode)0b111_101_101);
+        foreach (var applet in new[] { "sh", "cat", "ls", "echo", "id", "sleep", "true", "false", "env", "mount", "touch", "mkdir", "grep", "stat", "readlink", "wc", "head", "test", "kill", "httpd", "nc", "wget", "printf", "tr", "sed", "awk", "find", "rm", "df" })
+        {
+            tar.Symlink($"bin/{applet}", "busybox");
+        }
+
+        return tar
+            .Directory("etc/")
+            .File("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+            .File("etc/group", "root:x:0:\nuser:x:1000:\nwheel:x:10:user\nnogroup:x:65534:\n")
+            .Directory("tmp/", (UnixFileMode)0b1_111_111_111)
+            .Directory("root/", (UnixFileMode)0b111_000_000)
+            .Build();
+    }
+
+    /// <summary>A second and third layer with every entry kind and both whiteout forms.</summary>
+    public static IReadOnlyList<byte[]> MultiLayerLayers()
+    {
+        var lower = new TarBuilder()
+            .Directory("data/")
+            .File("data/keep.txt", "keep\n")
+            .File("data/remove-me.txt", "gone\n")
+            .Directory("data/opaque/")
+            .File("data/opaque/old.txt", "old\n")
+            .Directory("data/owned/", (UnixFileMode)0b111_101_000, uid: 1234, gid: 5678)
+            .File("data/owned/file", "owned\n", (UnixFileMode)0b110_100_000, uid: 1234, gid: 5678)
+            .File("data/setuid", "suid\n", (UnixFileMode)0b100_111_101_101)
+            .Build();
+        var upper = new TarBuilder()
+            .File("data/.wh.remove-me.txt", string.Empty)
+            .Directory("data/opaque/")
+            .File("data/opaque/.wh..wh..opq", string.Empty)
+            .File("data/opaque/new.txt", "new\n")
+            .File("data/hardlink-source", "linked\n")
+            .Hardlink("data/hardlink", "data/hardlink-source")
+            .Symlink("data/link-relative", "keep.txt")
+            .Symlink("data/link-absolute", "/data/keep.txt")
+            .CharDevice("data/null", 1, 3)
+            .Fifo("data/fifo")
+            .File("data/xattr", "x\n"u8.ToArray(), pax: new Dictionary<string, string> { ["SCHILY.xattr.user.kubefly"] = "yes" })
+            .Build();
+        return [lower, upper];
+    }
+
+    private static string Build()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "kubefly-test-images-" + Environment.ProcessId);
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        var layout = new OciLayoutBuilder(directory);
+        var busybox = BusyboxLayer();
+        var host = Platform.Host;
+        layout.AddImage([busybox], LayerCompression.Gzip, host, tag: Busybox);
+        layout.AddImage([busybox, .. MultiLayerLayers()], LayerCompression.Gzip, host, tag: MultiLayer);
+        layout.AddImage([busybox], LayerCompression.Zstd, host, tag: Zstd);
+        layout.AddImage([busybox], LayerCompression.None, host, tag: Uncompressed);
+
+        // The host's entry carries busybox; the others carry a marker file naming their platform.
+        var entries = new List<Descriptor>();
+        foreach (var platform in new[] { new Platform("linux", "arm", "v6"), new Platform("linux", "arm", "v7"), new Platform("linux", "arm64", "v8"), new Platform("linux", "s390x"), host })
+        {
+            var content = platform == host ? busybox : new TarBuilder().File("platform", platform.ToString()).Build();
+            if (platform == host && entries.Exists(e => e.Platform!.Architecture == host.Architecture))
+            {
+                continue;
+            }
+
+            entries.Add(layout.AddImage([content], LayerCompression.Gzip, platform));
+        }
+
+        layout.AddIndex(entries, MultiPlatform);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            if (Environment.GetEnvironmentVariable("KUBEFLY_KEEP_TEST_IMAGES") == "1")
+            {
+                return;
+            }
+
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
+        return directory;
+    }
+}
