@@ -4,9 +4,6 @@ namespace Kubefly.Linux;
 
 public static partial class Interop
 {
-    public const int SIGKILL = 9;
-    public const int SIGTERM = 15;
-
     [LibraryImport(Libc, EntryPoint = "kill", SetLastError = true)]
     private static partial int KillNative(int pid, int signal);
 

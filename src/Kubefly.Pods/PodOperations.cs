@@ -10,6 +10,9 @@ namespace Kubefly.Pods;
 /// </summary>
 public sealed class PodOperations(PodStore store, TextWriter output, TextWriter errors, string command)
 {
+    private const int SignalTerminate = 15;
+    private const int SignalKill = 9;
+
     /// <summary>rm: removes exited, garbage and never-run pods; a running one is refused.</summary>
     public int Remove(IEnumerable<string> uuids, bool failed = false)
     {
@@ -82,7 +85,7 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
                     continue;
                 }
 
-                if (Signal(pod, force ? Interop.SIGKILL : Interop.SIGTERM) is { } problem)
+                if (Signal(pod, force ? SignalKill : SignalTerminate) is { } problem)
                 {
                     Error($"error stopping \"{pod.Uuid}\": {problem}");
                     failures++;
