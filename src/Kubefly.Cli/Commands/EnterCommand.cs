@@ -95,7 +95,8 @@ internal static class EnterCommand
                 argv = [DefaultCommand];
             }
 
-            FlyStage.Enter(pid, Path.Combine(pod.Path, PodPaths.Rootfs), argv, record.Environment);
+            // The fly app chroots into the pod's rootfs: its own root ("/") is where the command must run.
+            FlyStage.Enter(pid, "/", argv, record.Environment);
         }
 
         return ExitCodes.Engine;
