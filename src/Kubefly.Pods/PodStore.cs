@@ -118,7 +118,7 @@ public sealed class PodStore
             {
                 handle = Interop.Open(path, Interop.O_RDONLY | Interop.O_DIRECTORY | Interop.O_NOFOLLOW);
             }
-            catch (SyscallException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR)
+            catch (SyscallException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP)
             {
                 continue;
             }

@@ -200,8 +200,11 @@ public sealed class PodStoreTests : IDisposable
         var uuid = CreateAndRelease(toRun: true);
         Directory.CreateDirectory(Path.Combine(dir, "pods", "run", "not-a-uuid"));
         File.WriteAllText(Path.Combine(dir, "pods", "run", "6733c088-a507-4694-aabf-edbe4fc5266f"), "a file, not a pod");
+        var linked = PodUuid.NewRandom();
+        File.CreateSymbolicLink(Path.Combine(dir, "pods", "run", linked.Value), "/etc");
 
-        Assert.Equal([uuid], store.List());
+        Assert.Null(store.Open(linked));
+        Assert.Equal([uuid], store.Walk().Select(p => p.Uuid));
     }
 
     private PodUuid CreateAndRelease(bool toRun)
