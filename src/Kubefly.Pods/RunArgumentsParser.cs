@@ -1,5 +1,5 @@
-using Kubefly.Images;
 using System.Net;
+using Kubefly.Images;
 using Kubefly.Oci;
 
 namespace Kubefly.Pods;

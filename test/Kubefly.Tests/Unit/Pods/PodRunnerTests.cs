@@ -1,5 +1,5 @@
-using Kubefly.Images;
 using Kubefly.Fly;
+using Kubefly.Images;
 using Kubefly.Oci;
 using Kubefly.Pods;
 
