@@ -9,6 +9,9 @@ public static class EngineCommandLine
     /// <summary>Commands whose grammar is positional (rkt's run: per-app flags after the image, `--`, `---`).</summary>
     private static readonly Dictionary<string, Func<GlobalOptions, IReadOnlyList<string>, int>> HandParsed = new(StringComparer.Ordinal)
     {
+        ["run"] = Commands.RunCommand.Run,
+        ["enter"] = Commands.EnterCommand.Run,
+        ["status"] = Commands.StatusCommand.Run,
     };
 
     public static int Run(string[] args)

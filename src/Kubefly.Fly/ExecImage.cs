@@ -18,17 +18,18 @@ internal sealed unsafe class ExecImage : IDisposable
     private readonly byte** _argv;
     private readonly byte** _envp;
 
-    private ExecImage(IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    private ExecImage(IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string? executable)
     {
-        Name = arguments[0];
-        _candidates = Candidates(arguments[0], environment).Select(c => (nint)Native(c)).ToArray();
+        Name = executable ?? arguments[0];
+        _candidates = (executable is null ? Candidates(arguments[0], environment) : [executable]).Select(c => (nint)Native(c)).ToArray();
         _argv = NativeArray(arguments);
         _envp = NativeArray(environment);
     }
 
     public string Name { get; }
 
-    public static ExecImage Create(IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    /// <param name="executable">The file to run when it is not argv[0] looked up in PATH.</param>
+    public static ExecImage Create(IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string? executable = null)
     {
         foreach (var text in arguments.Concat(environment))
         {
@@ -38,7 +39,7 @@ internal sealed unsafe class ExecImage : IDisposable
             }
         }
 
-        return new ExecImage(arguments, environment);
+        return new ExecImage(arguments, environment, executable);
     }
 
     /// <summary>

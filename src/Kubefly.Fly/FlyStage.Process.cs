@@ -85,6 +85,20 @@ public static partial class FlyStage
     }
 
     /// <summary>
+    /// Replaces this process with a host program (the wrappers' hand-off to an engine other than kubefly),
+    /// with the hygiene an app gets: default signal dispositions, nothing blocked, an explicit environment.
+    /// Descriptors are left alone so systemd's LISTEN_FDS reach that engine. Returns only by throwing.
+    /// </summary>
+    public static void ExecOnHost(string executable, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    {
+        using var program = ExecImage.Create(arguments, environment, executable);
+        ResetSignalDispositions();
+        Interop.UnblockAllSignals();
+        var errno = program.Exec();
+        throw new FlyException($"exec {executable}: {Errno.Describe(errno)}");
+    }
+
+    /// <summary>
     /// Ignored signals survive execve (the runtime ignores SIGPIPE), so they go back to SIG_DFL. Caught
     /// ones revert by themselves at exec; leaving them to exec keeps the runtime's own handlers working
     /// until the very end.

@@ -1,4 +1,3 @@
-using System.Text;
 using Kubefly.Linux;
 
 namespace Kubefly.Fly;
@@ -10,9 +9,6 @@ namespace Kubefly.Fly;
 /// </summary>
 public static class HostMountPoints
 {
-    // thread-self: mount namespaces can differ between threads (unshare acts on the calling thread).
-    private const string MountInfoPath = "/proc/thread-self/mountinfo";
-
     /// <summary>What was done to make a path a shared mount point.</summary>
     public enum SharedSetup
     {
@@ -34,7 +30,7 @@ public static class HostMountPoints
     public static SharedSetup EnsureShared(string directory)
     {
         var canonical = Canonical(directory);
-        var entry = FindTopMount(ReadMountInfo(), canonical);
+        var entry = FindTopMount(MountInfo.ReadCurrentThread(), canonical);
         if (entry is { IsShared: true })
         {
             return SharedSetup.AlreadyShared;
@@ -54,7 +50,7 @@ public static class HostMountPoints
 
     /// <summary>True when <paramref name="directory"/> is a mount point whose top mount is shared.</summary>
     public static bool IsSharedMountPoint(string directory) =>
-        FindTopMount(ReadMountInfo(), Canonical(directory)) is { IsShared: true };
+        FindTopMount(MountInfo.ReadCurrentThread(), Canonical(directory)) is { IsShared: true };
 
     /// <summary>The mount stacked last on <paramref name="mountPoint"/> (the one path lookups see), or null.</summary>
     public static MountInfoEntry? FindTopMount(IReadOnlyList<MountInfoEntry> entries, string mountPoint)
@@ -70,9 +66,6 @@ public static class HostMountPoints
 
         return top;
     }
-
-    public static IReadOnlyList<MountInfoEntry> ReadMountInfo() =>
-        File.ReadAllLines(MountInfoPath).Select(MountInfoEntry.Parse).ToList();
 
     private static string Canonical(string path)
     {
@@ -107,62 +100,4 @@ public static class HostMountPoints
 
         return current;
     }
-}
-
-/// <summary>One line of /proc/PID/mountinfo (proc(5)).</summary>
-public sealed record MountInfoEntry(int MountId, int ParentId, string Root, string MountPoint, IReadOnlyList<string> OptionalFields, string FileSystemType, string Source)
-{
-    /// <summary>Member of a peer group: mounts and unmounts under it propagate to its peers.</summary>
-    public bool IsShared => OptionalFields.Any(tag => tag.StartsWith("shared:", StringComparison.Ordinal));
-
-    /// <summary>Receives propagation from a master peer group.</summary>
-    public bool IsSlave => OptionalFields.Any(tag => tag.StartsWith("master:", StringComparison.Ordinal));
-
-    public static MountInfoEntry Parse(string line)
-    {
-        // 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
-        var fields = line.Split(' ');
-        var separator = fields.Length < 10 ? -1 : Array.IndexOf(fields, "-", 6);
-        if (separator < 0 || separator + 2 >= fields.Length)
-        {
-            throw new FormatException($"unexpected mountinfo line: {line}");
-        }
-
-        return new MountInfoEntry(
-            MountId: int.Parse(fields[0], System.Globalization.CultureInfo.InvariantCulture),
-            ParentId: int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture),
-            Root: Unescape(fields[3]),
-            MountPoint: Unescape(fields[4]),
-            OptionalFields: fields[6..separator],
-            FileSystemType: fields[separator + 1],
-            Source: Unescape(fields[separator + 2]));
-    }
-
-    /// <summary>The kernel writes space, tab, newline and backslash in paths as \ooo octal escapes.</summary>
-    public static string Unescape(string field)
-    {
-        if (!field.Contains('\\', StringComparison.Ordinal))
-        {
-            return field;
-        }
-
-        var bytes = new List<byte>(field.Length);
-        for (var i = 0; i < field.Length; i++)
-        {
-            if (field[i] == '\\' && IsOctal(field, i + 1))
-            {
-                bytes.Add((byte)Convert.ToInt32(field.Substring(i + 1, 3), 8));
-                i += 3;
-            }
-            else
-            {
-                bytes.AddRange(Encoding.UTF8.GetBytes(field[i].ToString()));
-            }
-        }
-
-        return Encoding.UTF8.GetString(bytes.ToArray());
-    }
-
-    private static bool IsOctal(string text, int start) =>
-        start + 3 <= text.Length && text.Substring(start, 3).All(c => c is >= '0' and <= '7');
 }

@@ -39,29 +39,7 @@ internal sealed class RootDirectory : IDisposable
 
     /// <summary>Opens <paramref name="path"/> in-root (a final symlink is followed, in-root).</summary>
     public int TryOpen(string path, int flags, out SafeFileHandle handle) =>
-        TryOpenat2Retrying(Handle, path, flags, 0, InRoot, out handle);
-
-    /// <summary>
-    /// openat2 returns EAGAIN when a rename or mount anywhere on the system raced a ".." step of a
-    /// RESOLVE_IN_ROOT/RESOLVE_BENEATH lookup (openat2(2)); the answer is to try again.
-    /// </summary>
-    private static int TryOpenat2Retrying(SafeFileHandle directory, string path, int flags, uint mode, ulong resolve, out SafeFileHandle handle)
-    {
-        var errno = 0;
-        handle = new SafeFileHandle();
-        for (var attempt = 0; attempt < 1000; attempt++)
-        {
-            errno = Interop.TryOpenat2(directory, path, flags, mode, resolve, out handle);
-            if (errno != Errno.EAGAIN)
-            {
-                return errno;
-            }
-
-            Thread.Yield();
-        }
-
-        return errno;
-    }
+        Interop.TryOpenat2(Handle, path, flags, 0, InRoot, out handle);
 
     public SafeFileHandle Open(string path, int flags)
     {
@@ -165,7 +143,7 @@ internal sealed class RootDirectory : IDisposable
                 }
                 else
                 {
-                    errno = TryOpenat2Retrying(parent, name, Interop.O_CREAT | Interop.O_EXCL | Interop.O_WRONLY | Interop.O_NOFOLLOW, 0b110_100_100, Interop.RESOLVE_BENEATH | Interop.RESOLVE_NO_SYMLINKS, out var created);
+                    errno = Interop.TryOpenat2(parent, name, Interop.O_CREAT | Interop.O_EXCL | Interop.O_WRONLY | Interop.O_NOFOLLOW, 0b110_100_100, Interop.RESOLVE_BENEATH | Interop.RESOLVE_NO_SYMLINKS, out var created);
                     created.Dispose();
                     if (errno != 0 && errno != Errno.EEXIST)
                     {
@@ -190,7 +168,7 @@ internal sealed class RootDirectory : IDisposable
     /// </summary>
     public string? ReadSmallRegularFile(string path, long maxSize)
     {
-        var errno = TryOpenat2Retrying(Handle, path, Interop.O_PATH | Interop.O_NOFOLLOW, 0, InRoot, out var handle);
+        var errno = Interop.TryOpenat2(Handle, path, Interop.O_PATH | Interop.O_NOFOLLOW, 0, InRoot, out var handle);
         if (errno == Errno.ENOENT)
         {
             return null;
@@ -276,7 +254,7 @@ internal sealed class RootDirectory : IDisposable
             }
         }
 
-        var errno = TryOpenat2Retrying(parent, name, Interop.O_WRONLY | Interop.O_CREAT | Interop.O_TRUNC | Interop.O_NOFOLLOW | Interop.O_NONBLOCK, 0b110_100_100, Interop.RESOLVE_BENEATH | Interop.RESOLVE_NO_SYMLINKS, out var file);
+        var errno = Interop.TryOpenat2(parent, name, Interop.O_WRONLY | Interop.O_CREAT | Interop.O_TRUNC | Interop.O_NOFOLLOW | Interop.O_NONBLOCK, 0b110_100_100, Interop.RESOLVE_BENEATH | Interop.RESOLVE_NO_SYMLINKS, out var file);
         if (errno != 0)
         {
             throw new FlyException($"writing {where}: {Errno.Describe(errno)}");

@@ -23,6 +23,7 @@ public static partial class Interop
     public const ulong RESOLVE_BENEATH = 0x08;
 
     private const long SYS_openat2 = 437;
+    private const int MaxOpenat2Attempts = 1000;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct OpenHow
@@ -53,11 +54,14 @@ public static partial class Interop
             long fd;
             fixed (byte* p = bytes)
             {
+                // EAGAIN: a rename or mount anywhere on the system raced a ".." step of a RESOLVE_IN_ROOT
+                // lookup (openat2(2)); the kernel's answer is to try again.
+                var attempts = 0;
                 do
                 {
                     fd = Syscall4(SYS_openat2, dirfd, p, &how, (nuint)sizeof(OpenHow));
                 }
-                while (fd < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
+                while (fd < 0 && Marshal.GetLastPInvokeError() is var errno && (errno == Errno.EINTR || (errno == Errno.EAGAIN && ++attempts < MaxOpenat2Attempts)));
             }
 
             if (fd < 0)

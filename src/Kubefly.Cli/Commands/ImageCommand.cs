@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Kubefly.Pods;
 using Kubefly.Images;
 using Kubefly.Oci;
 
@@ -121,7 +122,7 @@ internal static class ImageCommand
         var command = new Command("gc", "remove images not used within the grace period, and unreferenced content") { grace };
         command.SetAction(result =>
         {
-            var period = GoDuration.Parse(result.GetValue(grace)!, "--grace-period");
+            var period = GoDuration.Parse(result.GetValue(grace)!);
             var store = Services(globals, result).Store;
             using var storeLock = store.LockStore(exclusive: true);
             var cutoff = DateTimeOffset.UtcNow - period;

@@ -1,6 +1,6 @@
 using System.Collections;
 using System.CommandLine;
-using Kubefly.Linux;
+using Kubefly.Fly;
 using Kubefly.Oci;
 using Kubefly.Wrappers;
 
@@ -70,7 +70,7 @@ internal static class WrapperCommand
                 .Where(pair => pair.Key != InvocationName.OverrideVariable)
                 .Select(pair => $"{pair.Key}={pair.Value}")
                 .ToList();
-            Interop.ExecReplacingProcess(prepared.HandOff.ExecutablePath!, argv, environment);
+            FlyStage.ExecOnHost(prepared.HandOff.ExecutablePath!, argv, environment);
             return ExitCodes.Engine;
         }
         catch (WrapperConfigurationException e)

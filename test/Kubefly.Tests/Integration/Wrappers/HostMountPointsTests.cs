@@ -61,7 +61,7 @@ public sealed partial class HostMountPointsTests : IDisposable
             Assert.Equal(HostMountPoints.SharedSetup.BoundAndMadeShared, HostMountPoints.EnsureShared(kubelet));
             Assert.True(HostMountPoints.IsSharedMountPoint(kubelet));
             Assert.Equal(HostMountPoints.SharedSetup.AlreadyShared, HostMountPoints.EnsureShared(kubelet));
-            Assert.Single(HostMountPoints.ReadMountInfo(), entry => entry.MountPoint == kubelet);
+            Assert.Single(MountInfo.ReadCurrentThread(), entry => entry.MountPoint == kubelet);
         });
 
         // The main thread's namespace never saw any of it.
@@ -78,7 +78,7 @@ public sealed partial class HostMountPointsTests : IDisposable
         {
             Interop.Mount("tmpfs", kubelet, "tmpfs", 0, "size=1m");
             Assert.Equal(HostMountPoints.SharedSetup.MadeShared, HostMountPoints.EnsureShared(kubelet));
-            var top = HostMountPoints.FindTopMount(HostMountPoints.ReadMountInfo(), kubelet)!;
+            var top = HostMountPoints.FindTopMount(MountInfo.ReadCurrentThread(), kubelet)!;
             Assert.Equal("tmpfs", top.FileSystemType);
             Assert.True(top.IsShared);
         });

@@ -74,7 +74,7 @@ public class MountInfoEntryTests
     [Fact]
     public void Parses_optional_fields_and_escaped_paths()
     {
-        var entry = MountInfoEntry.Parse(@"42 27 254:0 /var/lib/kubelet /var/lib/my\040kubelet rw,relatime shared:1 master:7 - ext4 /dev/vda rw,discard");
+        var entry = MountInfo.ParseLine(@"42 27 254:0 /var/lib/kubelet /var/lib/my\040kubelet rw,relatime shared:1 master:7 - ext4 /dev/vda rw,discard");
 
         Assert.Equal(42, entry.MountId);
         Assert.Equal(27, entry.ParentId);
@@ -89,7 +89,7 @@ public class MountInfoEntryTests
     [Fact]
     public void A_private_mount_has_no_optional_fields()
     {
-        var entry = MountInfoEntry.Parse("25 1 0:22 / /run rw,nosuid - tmpfs tmpfs rw,mode=755");
+        var entry = MountInfo.ParseLine("25 1 0:22 / /run rw,nosuid - tmpfs tmpfs rw,mode=755");
 
         Assert.False(entry.IsShared);
         Assert.False(entry.IsSlave);
@@ -101,8 +101,8 @@ public class MountInfoEntryTests
     {
         var entries = new[]
         {
-            MountInfoEntry.Parse("30 1 0:1 / /var/lib/kubelet rw shared:4 - tmpfs a rw"),
-            MountInfoEntry.Parse("31 30 0:2 / /var/lib/kubelet rw - tmpfs b rw"),
+            MountInfo.ParseLine("30 1 0:1 / /var/lib/kubelet rw shared:4 - tmpfs a rw"),
+            MountInfo.ParseLine("31 30 0:2 / /var/lib/kubelet rw - tmpfs b rw"),
         };
 
         Assert.False(HostMountPoints.FindTopMount(entries, "/var/lib/kubelet")!.IsShared);
@@ -112,9 +112,9 @@ public class MountInfoEntryTests
     [Fact]
     public void This_processes_mountinfo_parses_and_has_a_root()
     {
-        Assert.Contains(HostMountPoints.ReadMountInfo(), entry => entry.MountPoint == "/");
+        Assert.Contains(MountInfo.ReadCurrentThread(), entry => entry.MountPoint == "/");
     }
 
     [Fact]
-    public void A_malformed_line_is_refused() => Assert.Throws<FormatException>(() => MountInfoEntry.Parse("1 2 3"));
+    public void A_malformed_line_is_refused() => Assert.Throws<FlyException>(() => MountInfo.ParseLine("1 2 3"));
 }

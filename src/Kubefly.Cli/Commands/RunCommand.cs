@@ -1,0 +1,82 @@
+using Kubefly.Images;
+using Kubefly.Oci;
+using Kubefly.Pods;
+using Microsoft.Win32.SafeHandles;
+
+namespace Kubefly.Cli.Commands;
+
+/// <summary>
+/// `run`: rkt's positional grammar (hand-parsed), then fetch, prepare and exec the app in place of
+/// kubefly. Nothing here touches System.Console: on a terminal it would switch the keypad mode and
+/// the exec would leave it switched, so notices go straight to fd 2.
+/// </summary>
+internal static class RunCommand
+{
+    public static int Run(GlobalOptions globals, IReadOnlyList<string> args)
+    {
+        if (args.Count > 0 && args[0] is "-h" or "--help" or "-?")
+        {
+            Console.Out.WriteLine("Usage: kubefly run [--volume=NAME,kind=host,source=PATH,...] [--mount=volume=NAME,target=PATH] [--uuid-file-save=FILE] [--set-env=K=V] [--inherit-env] IMAGE [--exec=CMD] [--user=U] [--environment=K=V] [-- ARGS... [---]]");
+            return ExitCodes.Success;
+        }
+
+        var current = globals;
+        var run = RunArgumentsParser.Parse(args, (IReadOnlyList<string> tokens, ref int index) =>
+        {
+            var updated = current.TryConsume(tokens, ref index);
+            if (updated is null)
+            {
+                return false;
+            }
+
+            current = updated;
+            return true;
+        });
+
+        foreach (var notice in run.Notices)
+        {
+            WriteStandardError($"run: {notice}");
+        }
+
+        var store = new PodStore(current.Dir);
+        new PodRunner(store, CreateImageProvider(current)).RunAndExec(run, current.Insecure);
+        return ExitCodes.Engine;
+    }
+
+    private static IPodImageProvider CreateImageProvider(GlobalOptions globals) => new StoreImageProvider(globals);
+
+    private static void WriteStandardError(string line)
+    {
+        using var stderr = new FileStream(new SafeFileHandle(2, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+        stderr.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
+    }
+
+    /// <summary>The image store behind `run`: fetch per the pull policy, verify, unpack, then load the stored image.</summary>
+    private sealed class StoreImageProvider(GlobalOptions globals) : IPodImageProvider
+    {
+        public StoredImage Acquire(string image, PullPolicy policy, InsecureOptions insecure)
+        {
+            var services = new ImageServices(globals with { Insecure = insecure }, new StandardErrorProgress());
+            var record = services.Puller.AcquireAsync(image, policy, CancellationToken.None).GetAwaiter().GetResult();
+            return services.Store.Load(record);
+        }
+    }
+
+    /// <summary>Pull messages (trust warnings) straight to fd 2; no live layer display on the exec path.</summary>
+    private sealed class StandardErrorProgress : IPullProgress
+    {
+        public void Message(string text) => WriteStandardError(text);
+
+        public void LayerStarted(Digest blob, long size)
+        {
+        }
+
+        public void LayerAdvanced(Digest blob, long bytesSoFar)
+        {
+        }
+
+        public void LayerFinished(Digest blob, bool alreadyPresent)
+        {
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using Kubefly.Pods;
+
+namespace Kubefly.Cli.Commands;
+
+/// <summary>
+/// `status [--wait[=BOOL|DURATION]] [--wait-ready[=...]] [--format=json|json-pretty] --uuid-file=FILE | UUID`.
+/// Hand-parsed: `--wait` takes a value only as `--wait=VALUE` (pflag's NoOptDefVal), so `--wait UUID`
+/// waits on UUID, which System.CommandLine cannot express.
+/// </summary>
+internal static class StatusCommand
+{
+    private const string Usage = "usage: status [--wait[=DURATION]] [--wait-ready[=DURATION]] [--format=json|json-pretty] --uuid-file=FILE | UUID";
+
+    public static int Run(GlobalOptions globals, IReadOnlyList<string> args)
+    {
+        if (args.Count > 0 && args[0] is "-h" or "--help" or "-?")
+        {
+            Console.Out.WriteLine("Usage: kubefly " + Usage["usage: ".Length..]);
+            return ExitCodes.Success;
+        }
+
+        var options = globals;
+        string? wait = null;
+        string? waitReady = null;
+        string? uuidFile = null;
+        string? format = null;
+        var arguments = new List<string>();
+        for (var index = 0; index < args.Count; index++)
+        {
+            if (options.TryConsume(args, ref index) is { } updated)
+            {
+                options = updated;
+                continue;
+            }
+
+            var token = args[index];
+            var eq = token.IndexOf('=', StringComparison.Ordinal);
+            var name = token.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? token[..eq] : token;
+            string? inline = eq > 0 && token.StartsWith("--", StringComparison.Ordinal) ? token[(eq + 1)..] : null;
+            switch (name)
+            {
+                case "--wait":
+                    wait = inline ?? "true";
+                    break;
+                case "--wait-ready":
+                    waitReady = inline ?? "true";
+                    break;
+                case "--uuid-file":
+                    uuidFile = inline ?? (index + 1 < args.Count ? args[++index] : throw new Oci.UsageException("flag needs an argument: --uuid-file"));
+                    break;
+                case "--format":
+                    format = inline ?? (index + 1 < args.Count ? args[++index] : throw new Oci.UsageException("flag needs an argument: --format"));
+                    break;
+                default:
+                    if (token.StartsWith('-') && token.Length > 1)
+                    {
+                        throw new Oci.UsageException($"unknown flag: {name}");
+                    }
+
+                    arguments.Add(token);
+                    break;
+            }
+        }
+
+        if (arguments.Count > 1)
+        {
+            throw new Oci.UsageException(Usage);
+        }
+
+        var (targets, unreadable) = PodTargets.Select("status", [.. arguments], uuidFile, Usage);
+        if (unreadable)
+        {
+            return 1;
+        }
+
+        var kind = OutputFormat.Parse(format);
+        var waitFinished = ParseWait(wait);
+        var waitStarted = ParseWait(waitReady);
+        var store = new PodStore(options.Dir);
+        Pod pod;
+        try
+        {
+            pod = store.Get(targets[0]);
+        }
+        catch (PodLookupException e)
+        {
+            Console.Error.WriteLine($"status: problem retrieving pod: {e.Message}");
+            return 254;
+        }
+
+        if (waitStarted != TimeSpan.Zero)
+        {
+            pod = PodWaiter.Wait(store, pod, waitStarted, p => p.State != PodState.Running || p.Pid is not null, "error waiting for pod readiness");
+        }
+
+        if (waitFinished != TimeSpan.Zero)
+        {
+            pod = PodWaiter.Wait(store, pod, waitFinished, p => p.State.IsAfterRun() || p.State == PodState.AbortedPrepare, "error waiting for pod to finish");
+        }
+
+        using (pod)
+        {
+            if (kind == OutputFormat.Kind.Table)
+            {
+                foreach (var line in PodReports.StatusLines(pod))
+                {
+                    Console.Out.WriteLine(line);
+                }
+            }
+            else
+            {
+                Console.Out.WriteLine(PodReports.Json(PodReports.ToApi(pod), kind == OutputFormat.Kind.JsonPretty, ApiJsonContext.Default.ApiPod));
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>rkt's parseDuration: true or empty wait forever (negative), false not at all (zero), else a Go duration.</summary>
+    private static TimeSpan ParseWait(string? value) => value switch
+    {
+        null or "false" or "0" or "f" or "F" or "FALSE" or "False" => TimeSpan.Zero,
+        "" or "true" or "1" or "t" or "T" or "TRUE" or "True" => TimeSpan.FromTicks(-1),
+        _ => GoDuration.Parse(value),
+    };
+}
+
+/// <summary>Polls a pod until a condition holds (re-reading its state each time) or the timeout passes.</summary>
+internal static class PodWaiter
+{
+    public static Pod Wait(PodStore store, Pod pod, TimeSpan timeout, Func<Pod, bool> done, string what)
+    {
+        var deadline = timeout > TimeSpan.Zero ? DateTimeOffset.UtcNow + timeout : DateTimeOffset.MaxValue;
+        var uuid = pod.Uuid;
+        while (!done(pod))
+        {
+            if (DateTimeOffset.UtcNow >= deadline)
+            {
+                pod.Dispose();
+                throw new Oci.KubeflyException($"{what}: context deadline exceeded");
+            }
+
+            Thread.Sleep(100);
+            pod.Dispose();
+            pod = store.Open(uuid) ?? throw new Oci.KubeflyException($"{what}: pod \"{uuid}\" is gone");
+        }
+
+        return pod;
+    }
+}

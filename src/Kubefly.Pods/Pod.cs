@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Text.Json;
+using Kubefly.Linux;
+using Kubefly.Oci;
+using Microsoft.Win32.SafeHandles;
+
+namespace Kubefly.Pods;
+
+/// <summary>
+/// One pod, opened: its directory handle (which carries the pod lock), where it lives and the state
+/// that implies. Files are read through the handle (/proc/self/fd/N/...), so a concurrent move between
+/// state directories cannot make a read miss.
+/// </summary>
+public sealed class Pod : IDisposable
+{
+    private readonly PodStore store;
+    private readonly SafeFileHandle handle;
+    private readonly bool createdByMe;
+    private bool lockedByOther;
+    private bool lockedByMe;
+    private PodRecord? record;
+
+    internal Pod(PodStore store, PodUuid uuid, PodLocation location, SafeFileHandle handle, bool locked, bool createdByMe)
+    {
+        this.store = store;
+        this.handle = handle;
+        this.createdByMe = createdByMe;
+        Uuid = uuid;
+        Location = location;
+        lockedByMe = createdByMe && locked;
+        lockedByOther = !createdByMe && locked;
+    }
+
+    public PodUuid Uuid { get; }
+
+    public PodLocation Location { get; private set; }
+
+    public PodState State => PodStates.From(Location, lockedByOther || lockedByMe);
+
+    public string Path => store.PathOf(Location, Uuid);
+
+    /// <summary>The descriptor holding the pod lock; the app inherits it across exec to say "running".</summary>
+    public int LockDescriptor => (int)handle.DangerousGetHandle();
+
+    /// <summary>The pod's record; null while it is being prepared or if preparing never wrote one.</summary>
+    public PodRecord? Record => record ??= ReadRecord();
+
+    public DateTimeOffset? CreatedAt => Record?.CreatedAt;
+
+    /// <summary>When the app started: the fly stage writes the pid file just before it execs.</summary>
+    public DateTimeOffset? StartedAt => State == PodState.Running || State.IsAfterRun() ? ModificationTime(PodPaths.Pid) : null;
+
+    /// <summary>When gc (or rm, or a failed run) moved the pod to a garbage directory.</summary>
+    public DateTimeOffset? GarbageMarkedAt => Location is PodLocation.Garbage or PodLocation.ExitedGarbage
+        ? ModificationTime(PodPaths.GarbageMarked) ?? ModificationTime(".")
+        : null;
+
+    public int? Pid => ReadInt(PodPaths.Pid);
+
+    public int? ProcessGroup => ReadInt(PodPaths.Pgid);
+
+    /// <summary>A path inside the pod directory that stays valid while the handle is open, even across a move.</summary>
+    public string Inside(string name) => $"/proc/self/fd/{LockDescriptor}/{name}";
+
+    /// <summary>Writes the record once, while preparing (temp file, then rename).</summary>
+    public void WriteRecord(PodRecord value)
+    {
+        RequireMine(PodState.Preparing, "write its record");
+        var temporary = System.IO.Path.Combine(Path, PodPaths.Record + ".tmp");
+        using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+        {
+            JsonSerializer.Serialize(stream, value, PodJsonContext.Default.PodRecord);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, System.IO.Path.Combine(Path, PodPaths.Record));
+        record = value;
+    }
+
+    /// <summary>preparing -> run, keeping the lock: from here the pod is running while the lock is held.</summary>
+    public void ToRun()
+    {
+        RequireMine(PodState.Preparing, "start running");
+        MoveTo(PodLocation.Run);
+    }
+
+    /// <summary>A prepare that failed: straight to garbage, lock released, so gc (or rm) removes it.</summary>
+    public void AbortPrepare()
+    {
+        RequireMine(PodState.Preparing, "abort its prepare");
+        MoveTo(PodLocation.Garbage);
+        Interop.Unlock(handle, Path);
+        lockedByMe = false;
+    }
+
+    /// <summary>aborted prepare or prepared -> garbage (never ran).</summary>
+    public void ToGarbage()
+    {
+        if (State is not (PodState.AbortedPrepare or PodState.Prepared))
+        {
+            throw new KubeflyException($"pod \"{Uuid}\" is {State.Describe()}: only failed prepares and prepared pods move to garbage");
+        }
+
+        MoveTo(PodLocation.Garbage);
+    }
+
+    /// <summary>exited -> exited garbage.</summary>
+    public void ToExitedGarbage()
+    {
+        if (State != PodState.Exited)
+        {
+            throw new KubeflyException($"pod \"{Uuid}\" is {State.Describe()}: only exited pods move to exited garbage");
+        }
+
+        MoveTo(PodLocation.ExitedGarbage);
+    }
+
+    /// <summary>Takes the pod lock exclusively without waiting; false when someone else holds it.</summary>
+    public bool TryLockExclusive()
+    {
+        if (lockedByMe)
+        {
+            return true;
+        }
+
+        if (!Interop.Flock(handle, exclusive: true, wait: false, Path))
+        {
+            lockedByOther = true;
+            return false;
+        }
+
+        lockedByMe = true;
+        return true;
+    }
+
+    /// <summary>
+    /// Removes the pod's directory and everything in it (the overlay upper and work dirs hold root-owned
+    /// files and whiteouts). Only for garbage the caller has locked. Refuses while anything is mounted
+    /// at or under the pod directory: deleting through a mount would delete someone else's files.
+    /// </summary>
+    public void Delete()
+    {
+        if (!lockedByMe || Location is not (PodLocation.Garbage or PodLocation.ExitedGarbage))
+        {
+            throw new KubeflyException($"pod \"{Uuid}\" is {State.Describe()}: only locked garbage can be deleted");
+        }
+
+        var realPath = new FileInfo($"/proc/self/fd/{LockDescriptor}").LinkTarget ?? Path;
+        var mounted = MountTable.MountPointsUnder(realPath);
+        if (mounted.Count > 0)
+        {
+            throw new KubeflyException($"pod \"{Uuid}\": refusing to delete {realPath}: {mounted[0]} is a mount point ({mounted.Count} mount(s) under the pod)");
+        }
+
+        Directory.Delete(Path, recursive: true);
+    }
+
+    public void Dispose() => handle.Dispose();
+
+    internal void MoveTo(PodLocation destination)
+    {
+        var from = Path;
+        var to = store.PathOf(destination, Uuid);
+        Directory.Move(from, to);
+        Location = destination;
+        if (destination is PodLocation.Garbage or PodLocation.ExitedGarbage)
+        {
+            File.WriteAllBytes(Inside(PodPaths.GarbageMarked), []);
+        }
+    }
+
+    private void RequireMine(PodState state, string action)
+    {
+        if (!createdByMe || !lockedByMe || State != state)
+        {
+            throw new InvalidOperationException($"bug: pod {Uuid} is {State.Describe()} (created here: {createdByMe}); cannot {action}");
+        }
+    }
+
+    private PodRecord? ReadRecord()
+    {
+        try
+        {
+            using var stream = File.OpenRead(Inside(PodPaths.Record));
+            return JsonSerializer.Deserialize(stream, PodJsonContext.Default.PodRecord);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (JsonException e)
+        {
+            throw new KubeflyException($"pod \"{Uuid}\": unreadable {PodPaths.Record}: {e.Message}", e);
+        }
+    }
+
+    private int? ReadInt(string name)
+    {
+        try
+        {
+            var text = File.ReadAllText(Inside(name)).Trim();
+            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private DateTimeOffset? ModificationTime(string name)
+    {
+        var info = new FileInfo(Inside(name));
+        return name == "." || info.Exists ? new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero) : null;
+    }
+}

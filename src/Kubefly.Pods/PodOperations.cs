@@ -1,0 +1,317 @@
+using Kubefly.Linux;
+using Kubefly.Oci;
+
+namespace Kubefly.Pods;
+
+/// <summary>
+/// rm, stop and gc over the store, with rkt's messages: results on <c>output</c>, problems on
+/// <c>errors</c> prefixed by the command name (rkt's "rm: pod ... is currently running"). Each returns
+/// the command's exit code.
+/// </summary>
+public sealed class PodOperations(PodStore store, TextWriter output, TextWriter errors, string command)
+{
+    private const int SignalTerminate = 15;
+    private const int SignalKill = 9;
+
+    /// <summary>rm: removes exited, garbage and never-run pods; a running one is refused.</summary>
+    public int Remove(IEnumerable<string> uuids, bool failed = false)
+    {
+        foreach (var text in uuids)
+        {
+            Pod pod;
+            try
+            {
+                pod = store.Get(text);
+            }
+            catch (PodLookupException e)
+            {
+                Error($"cannot get pod: {e.Message}");
+                failed = true;
+                continue;
+            }
+
+            using (pod)
+            {
+                if (RemovePod(pod))
+                {
+                    output.WriteLine($"\"{pod.Uuid}\"");
+                }
+                else
+                {
+                    failed = true;
+                }
+            }
+        }
+
+        if (failed)
+        {
+            Error("failed to remove one or more pods");
+            return 254;
+        }
+
+        return 0;
+    }
+
+    /// <summary>stop: SIGTERM (SIGKILL with force) to the app's pid, or to its process group once the pid is gone.</summary>
+    public int Stop(IEnumerable<string> uuids, bool force, int exitCodeSoFar = 0)
+    {
+        var failures = 0;
+        foreach (var text in uuids)
+        {
+            Pod pod;
+            try
+            {
+                pod = store.Get(text);
+            }
+            catch (PodLookupException e)
+            {
+                Error($"cannot get pod: {e.Message}");
+                failures++;
+                continue;
+            }
+
+            using (pod)
+            {
+                if (pod.State.IsAfterRun())
+                {
+                    output.WriteLine($"pod \"{pod.Uuid}\" is already stopped");
+                    continue;
+                }
+
+                if (pod.State != PodState.Running)
+                {
+                    Error($"pod \"{pod.Uuid}\" is not running");
+                    failures++;
+                    continue;
+                }
+
+                if (Signal(pod, force ? SignalKill : SignalTerminate) is { } problem)
+                {
+                    Error($"error stopping \"{pod.Uuid}\": {problem}");
+                    failures++;
+                }
+                else
+                {
+                    output.WriteLine($"\"{pod.Uuid}\"");
+                }
+            }
+        }
+
+        if (failures > 0)
+        {
+            Error($"failed to stop {failures} pod(s)");
+            return 254;
+        }
+
+        return exitCodeSoFar;
+    }
+
+    /// <summary>
+    /// gc: exited pods and failed prepares go to garbage; unless markOnly, expired prepared pods follow,
+    /// exited garbage older than the grace period is deleted, and so is all never-run garbage. An exited
+    /// pod whose --uuid-file-save file is gone or names another pod (the file lived in /run and the
+    /// machine rebooted) can no longer be removed by its unit, so it is deleted without the grace period.
+    /// </summary>
+    public int Collect(TimeSpan gracePeriod, TimeSpan expirePrepared, bool markOnly, DateTimeOffset now)
+    {
+        foreach (var pod in store.Walk())
+        {
+            using (pod)
+            {
+                switch (pod.State)
+                {
+                    case PodState.Exited:
+                        errors.WriteLine($"Moving pod \"{pod.Uuid}\" to garbage");
+                        Try(pod, pod.ToExitedGarbage);
+                        break;
+                    case PodState.AbortedPrepare:
+                        Error($"moving failed prepare \"{pod.Uuid}\" to garbage");
+                        Try(pod, pod.ToGarbage);
+                        break;
+                }
+            }
+        }
+
+        if (markOnly)
+        {
+            return 0;
+        }
+
+        foreach (var pod in store.Walk())
+        {
+            using (pod)
+            {
+                switch (pod.State)
+                {
+                    case PodState.Prepared when (pod.CreatedAt ?? now) + expirePrepared < now:
+                        Error($"moving expired prepared pod \"{pod.Uuid}\" to garbage");
+                        Try(pod, pod.ToGarbage);
+                        break;
+                }
+            }
+        }
+
+        foreach (var pod in store.Walk())
+        {
+            using (pod)
+            {
+                switch (pod.State)
+                {
+                    case PodState.ExitedGarbage:
+                        var orphaned = IsOrphaned(pod);
+                        if (orphaned || (pod.GarbageMarkedAt ?? now) + gracePeriod < now)
+                        {
+                            if (orphaned)
+                            {
+                                Error($"pod \"{pod.Uuid}\": its uuid file {pod.Record!.UuidFile} no longer names it; collecting it without the grace period");
+                            }
+
+                            CollectGarbage(pod);
+                        }
+                        else
+                        {
+                            Error($"pod \"{pod.Uuid}\" not removed: still within grace period ({GoDuration.Format(gracePeriod)})");
+                        }
+
+                        break;
+                    case PodState.Garbage:
+                        CollectGarbage(pod);
+                        break;
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>The uuid recorded by --uuid-file-save no longer leads to this pod.</summary>
+    public static bool IsOrphaned(Pod pod)
+    {
+        if (pod.Record?.UuidFile is not { } file)
+        {
+            return false;
+        }
+
+        try
+        {
+            return File.ReadAllText(file).Trim() != pod.Uuid.Value;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads a --uuid-file: the uuid with surrounding whitespace trimmed.</summary>
+    /// <exception cref="IOException">The file cannot be read; the message names it.</exception>
+    public static string ReadUuidFile(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException(IoErrors.Describe(e, "open", path), e);
+        }
+    }
+
+    private static string? Signal(Pod pod, int signal)
+    {
+        if (pod.Pid is { } pid and > 1 && Interop.TryKill(pid, 0) == 0)
+        {
+            var errno = Interop.TryKill(pid, signal);
+            return errno == 0 ? null : $"error stopping process {pid}: {Errno.Describe(errno)}";
+        }
+
+        // The pid is gone but the lock is still held: children of the app hold it; they share its group.
+        var group = pod.ProcessGroup ?? 0;
+        if (group <= 1)
+        {
+            return pod.Pid is null ? "the app has not started yet (no pid file)" : "error reading pgid: no pgid file";
+        }
+
+        var groupErrno = Interop.TryKill(-group, signal);
+        return groupErrno == 0 ? null : $"error stopping process group {group}: {Errno.Describe(groupErrno)}";
+    }
+
+    private bool RemovePod(Pod pod)
+    {
+        switch (pod.State)
+        {
+            case PodState.Running:
+                Error($"pod \"{pod.Uuid}\" is currently running");
+                return false;
+            case PodState.Embryo or PodState.Preparing:
+                Error($"pod \"{pod.Uuid}\" is currently being prepared");
+                return false;
+            case PodState.Deleting or PodState.ExitedDeleting:
+                Error($"pod \"{pod.Uuid}\" is currently being deleted");
+                return false;
+            case PodState.AbortedPrepare:
+                Error($"moving failed prepare \"{pod.Uuid}\" to garbage");
+                if (!Try(pod, pod.ToGarbage))
+                {
+                    return false;
+                }
+
+                break;
+            case PodState.Prepared:
+                Error($"moving expired prepared pod \"{pod.Uuid}\" to garbage");
+                if (!Try(pod, pod.ToGarbage))
+                {
+                    return false;
+                }
+
+                break;
+            case PodState.Exited:
+                if (!Try(pod, pod.ToExitedGarbage))
+                {
+                    return false;
+                }
+
+                break;
+        }
+
+        if (!pod.TryLockExclusive())
+        {
+            Error($"pod \"{pod.Uuid}\" is currently being deleted");
+            return false;
+        }
+
+        return Try(pod.Delete, $"unable to remove pod \"{pod.Uuid}\"", "remove", pod.Path);
+    }
+
+    private void CollectGarbage(Pod pod)
+    {
+        if (!pod.TryLockExclusive())
+        {
+            return;
+        }
+
+        output.WriteLine($"Garbage collecting pod \"{pod.Uuid}\"");
+        Try(pod.Delete, $"unable to remove pod \"{pod.Uuid}\"", "remove", pod.Path);
+    }
+
+    private bool Try(Pod pod, Action action) => Try(action, "rename error", "rename", pod.Path);
+
+    private bool Try(Action action, string context, string operation, string path)
+    {
+        try
+        {
+            action();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or KubeflyException)
+        {
+            Error($"{context}: {(e is KubeflyException ? e.Message : IoErrors.Describe(e, operation, path))}");
+            return false;
+        }
+    }
+
+    private void Error(string message) => errors.WriteLine($"{command}: {message}");
+}

@@ -1,0 +1,184 @@
+using Kubefly.Linux;
+using Kubefly.Oci;
+using Microsoft.Win32.SafeHandles;
+
+namespace Kubefly.Pods;
+
+/// <summary>A uuid that names no pod, names several, or is empty; the message is rkt's.</summary>
+public sealed class PodLookupException(string message) : KubeflyException(message);
+
+/// <summary>
+/// The pods under &lt;dir&gt;/pods/, one directory per pod in the directory of its state
+/// (embryo, prepare, prepared, run, exited-garbage, garbage), each guarded by an flock on the pod
+/// directory itself. The lock lives on the open directory, so it survives renames between states and,
+/// inherited by the app across exec, says "running" for exactly as long as the app lives.
+/// </summary>
+public sealed class PodStore
+{
+    private static readonly PodLocation[] LookupOrder =
+        [PodLocation.Embryo, PodLocation.Prepare, PodLocation.Prepared, PodLocation.Run, PodLocation.ExitedGarbage, PodLocation.Garbage];
+
+    public PodStore(string dataDirectory)
+    {
+        DataDirectory = dataDirectory;
+        PodsDirectory = Path.Combine(dataDirectory, "pods");
+    }
+
+    public string DataDirectory { get; }
+
+    public string PodsDirectory { get; }
+
+    public string PathOf(PodLocation location, PodUuid uuid) => Path.Combine(PodsDirectory, location.DirectoryName(), uuid.Value);
+
+    /// <summary>Creates an embryo, locks it and moves it to prepare/: the caller owns a pod in state preparing.</summary>
+    public Pod Create()
+    {
+        EnsureDirectories();
+        var uuid = PodUuid.NewRandom();
+        var embryo = PathOf(PodLocation.Embryo, uuid);
+        UnixFiles.CreateDirectory(embryo, UnixFiles.Mode0750);
+        var handle = Interop.OpenDirectory(embryo);
+        try
+        {
+            if (!Interop.Flock(handle, exclusive: true, wait: false, embryo))
+            {
+                throw new KubeflyException($"pod {uuid}: embryo {embryo} is locked by someone else");
+            }
+
+            var pod = new Pod(this, uuid, PodLocation.Embryo, handle, locked: true, createdByMe: true);
+            pod.MoveTo(PodLocation.Prepare);
+            return pod;
+        }
+        catch
+        {
+            handle.Dispose();
+            TryDeleteDirectory(embryo);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Resolves a full uuid or a unique prefix among pods that can be addressed (all but embryos).
+    /// Errors: "UUID cannot be empty", "no matches found for \"x\"", "ambiguous uuid, N matches".
+    /// </summary>
+    public PodUuid Resolve(string uuidOrPrefix)
+    {
+        if (uuidOrPrefix.Length == 0)
+        {
+            throw new PodLookupException("UUID cannot be empty");
+        }
+
+        var wanted = uuidOrPrefix.ToLowerInvariant();
+        var matches = List(includeEmbryos: false).Where(u => u.Value.StartsWith(wanted, StringComparison.Ordinal)).ToList();
+        return matches.Count switch
+        {
+            0 => throw new PodLookupException($"no matches found for \"{wanted}\""),
+            1 => matches[0],
+            _ => throw new PodLookupException($"ambiguous uuid, {matches.Count} matches"),
+        };
+    }
+
+    /// <summary>Every pod's uuid, sorted; entries that are not uuid-named directories are skipped.</summary>
+    public IReadOnlyList<PodUuid> List(bool includeEmbryos = true)
+    {
+        var uuids = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var location in LookupOrder)
+        {
+            if (location == PodLocation.Embryo && !includeEmbryos)
+            {
+                continue;
+            }
+
+            var directory = Path.Combine(PodsDirectory, location.DirectoryName());
+            if (!Directory.Exists(directory))
+            {
+                continue;
+            }
+
+            foreach (var entry in Directory.EnumerateDirectories(directory))
+            {
+                if (PodUuid.TryParse(Path.GetFileName(entry), out var uuid) && uuid.Value == Path.GetFileName(entry))
+                {
+                    uuids.Add(uuid.Value);
+                }
+            }
+        }
+
+        return uuids.Select(PodUuid.Parse).ToList();
+    }
+
+    /// <summary>Opens a pod wherever it lives and reads its state; null when it is gone.</summary>
+    public Pod? Open(PodUuid uuid)
+    {
+        foreach (var location in LookupOrder)
+        {
+            var path = PathOf(location, uuid);
+            SafeFileHandle handle;
+            try
+            {
+                handle = Interop.Open(path, Interop.O_RDONLY | Interop.O_DIRECTORY | Interop.O_NOFOLLOW);
+            }
+            catch (SyscallException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP)
+            {
+                continue;
+            }
+
+            var locked = false;
+            if (location.IsLockProbed())
+            {
+                if (Interop.Flock(handle, exclusive: false, wait: false, path))
+                {
+                    Interop.Unlock(handle, path);
+                }
+                else
+                {
+                    locked = true;
+                }
+            }
+
+            return new Pod(this, uuid, location, handle, locked, createdByMe: false);
+        }
+
+        return null;
+    }
+
+    /// <summary>Resolves and opens; the pod may vanish in between, which reads as not found.</summary>
+    public Pod Get(string uuidOrPrefix)
+    {
+        var uuid = Resolve(uuidOrPrefix);
+        return Open(uuid) ?? throw new PodLookupException($"pod \"{uuid}\" was not present");
+    }
+
+    /// <summary>Opens every pod in uuid order; the caller disposes each.</summary>
+    public IEnumerable<Pod> Walk(bool includeEmbryos = false)
+    {
+        foreach (var uuid in List(includeEmbryos))
+        {
+            var pod = Open(uuid);
+            if (pod is not null)
+            {
+                yield return pod;
+            }
+        }
+    }
+
+    internal void EnsureDirectories()
+    {
+        foreach (var location in LookupOrder)
+        {
+            UnixFiles.CreateDirectory(Path.Combine(PodsDirectory, location.DirectoryName()), UnixFiles.Mode0750);
+        }
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: an embryo left behind is invisible to lookups and harmless.
+        }
+    }
+}

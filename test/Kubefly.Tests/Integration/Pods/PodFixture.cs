@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Kubefly.Oci;
+using Kubefly.Pods;
+using Kubefly.Tests.Infrastructure;
+using Kubefly.Tests.Unit.Pods;
+
+namespace Kubefly.Tests.Integration.Pods;
+
+/// <summary>
+/// A kubefly data dir of its own with pods made by the real pod code. "Running" pods get a stand-in
+/// for the exec'd app: a process that takes the pod lock on the pod directory, writes pid and pgid as
+/// the fly stage does, and execs sleep, keeping the lock as the app would.
+/// </summary>
+public sealed class PodFixture : IDisposable
+{
+    private readonly BusyboxImageProvider images = new();
+    private readonly List<Process> holders = [];
+
+    public PodFixture()
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("kubefly-pods-it-").FullName;
+        Store = new PodStore(Directory);
+    }
+
+    public string Directory { get; }
+
+    public PodStore Store { get; }
+
+    /// <summary>A pod whose app has come and gone (in run/, lock free).</summary>
+    public PodUuid Exited(string? uuidFile = null, bool started = true)
+    {
+        var launch = Prepare(uuidFile);
+        var uuid = launch.Pod.Uuid;
+        if (started)
+        {
+            File.WriteAllText(Path.Combine(launch.Plan.PodDirectory, PodPaths.Pid), "1234567");
+        }
+
+        launch.Pod.Dispose();
+        return uuid;
+    }
+
+    /// <summary>A pod whose app is alive: a process in a session of its own holds the lock.</summary>
+    public (PodUuid Uuid, Process App) Running(string? uuidFile = null, string pidFileContent = "$$")
+    {
+        var launch = Prepare(uuidFile);
+        var path = launch.Plan.PodDirectory;
+        launch.Pod.Dispose();
+        var script = $"exec 9<'{path}'; flock -x 9; echo $$ > '{path}/pgid'; echo {pidFileContent} > '{path}/pid.tmp'; mv '{path}/pid.tmp' '{path}/pid'; exec sleep 600";
+        var app = Process.Start("/usr/bin/setsid", ["/bin/bash", "-c", script])!;
+        holders.Add(app);
+        while (!File.Exists(Path.Combine(path, PodPaths.Pid)))
+        {
+            if (app.HasExited)
+            {
+                throw new InvalidOperationException($"lock holder exited with {app.ExitCode}");
+            }
+
+            Thread.Sleep(20);
+        }
+
+        return (launch.Pod.Uuid, app);
+    }
+
+    public PodState StateOf(PodUuid uuid)
+    {
+        using var pod = Store.Open(uuid) ?? throw new InvalidOperationException($"pod {uuid} is gone");
+        return pod.State;
+    }
+
+    public ProcessResult Kubefly(params string[] arguments) => KubeflyProcess.Run(["--dir", Directory, .. arguments]);
+
+    public void Dispose()
+    {
+        foreach (var holder in holders)
+        {
+            if (!holder.HasExited)
+            {
+                holder.Kill();
+                holder.WaitForExit();
+            }
+
+            holder.Dispose();
+        }
+
+        images.Dispose();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    private PodLaunch Prepare(string? uuidFile)
+    {
+        string[] tokens = uuidFile is null ? ["docker://busybox"] : [$"--uuid-file-save={uuidFile}", "docker://busybox"];
+        return new PodRunner(Store, images).Prepare(RunArgumentsParser.Parse(tokens), InsecureOptions.Image, new Dictionary<string, string>());
+    }
+}
