@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
-using Kubefly.Pods;
 using Kubefly.Images;
 using Kubefly.Oci;
+using Kubefly.Pods;
 
 namespace Kubefly.Cli.Commands;
 

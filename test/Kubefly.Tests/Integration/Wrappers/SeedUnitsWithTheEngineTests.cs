@@ -22,7 +22,6 @@ public sealed class EngineContainer : WrapperContainer
 [Trait("Category", "Integration")]
 public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
 {
-    private const string NeedsEngine = "needs kubefly's run (pods + fly stage + image store): enable after merging those branches";
     private const string Unit = "kubelet.service";
     private const string Tag = "v1.5.4_coreos.0";
 
@@ -36,7 +35,7 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
 
     private SystemdContainer Container => _host.Container;
 
-    [Fact(Skip = NeedsEngine)]
+    [Fact]
     public void Seed_unit_runs_the_stand_in_kubelet_as_the_units_main_process()
     {
         using var registry = DockerRegistryServer.StartPlain();
@@ -86,7 +85,7 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
         Assert.Equal(0, Container.Systemctl("stop", Unit).ExitCode);
     }
 
-    [Fact(Skip = NeedsEngine)]
+    [Fact]
     public void A_user_volume_named_like_a_system_volume_is_rkts_duplicate_volume_error()
     {
         using var registry = DockerRegistryServer.StartPlain();
