@@ -134,6 +134,22 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
         };
     }
 
+    /// <summary>
+    /// "host" binds the host's /etc/hosts; a host without one (a minimal container) gets the default
+    /// localhost entry instead of a failed start, since every wrapper passes --hosts-entry host.
+    /// </summary>
+    public static IReadOnlyList<string> HostsEntriesForThisHost(IReadOnlyList<string> requested, out string? notice)
+    {
+        notice = null;
+        if (requested is ["host"] && !File.Exists("/etc/hosts"))
+        {
+            notice = "--hosts-entry=host: this host has no /etc/hosts; the pod gets 127.0.0.1 localhost";
+            return [];
+        }
+
+        return requested;
+    }
+
     /// <summary>Pod-wide mounts, then the app's; an app mount replaces a pod-wide one at the same target.</summary>
     private static List<PodMountRecord> Mounts(RunArguments run)
     {

@@ -38,6 +38,12 @@ internal static class RunCommand
             WriteStandardError($"run: {notice}");
         }
 
+        run = run with { HostsEntries = PodRunner.HostsEntriesForThisHost(run.HostsEntries, out var hostsNotice) };
+        if (hostsNotice is not null)
+        {
+            WriteStandardError($"run: {hostsNotice}");
+        }
+
         var store = new PodStore(current.Dir);
         new PodRunner(store, CreateImageProvider(current)).RunAndExec(run, current.Insecure);
         return ExitCodes.Engine;
