@@ -9,7 +9,7 @@ public sealed class OverlayOptionsTests
     {
         var overlay = OverlayOptions.Plan("/r", ["/l/bottom", "/l/middle", "/l/top"], "/p/upper", "/p/work", "/p/links");
 
-        Assert.Equal("lowerdir=/l/top:/l/middle:/l/bottom,upperdir=/p/upper,workdir=/p/work,index=off", overlay.Data);
+        Assert.Equal("lowerdir=/l/top:/l/middle:/l/bottom,upperdir=/p/upper,workdir=/p/work,index=off,volatile", overlay.Data);
         Assert.Null(overlay.WorkingDirectory);
         Assert.Empty(overlay.Links);
     }
@@ -48,7 +48,7 @@ public sealed class OverlayOptionsTests
         Assert.Equal(new OverlayLink("0", layers[^1]), overlay.Links[0]);
         Assert.Equal(new OverlayLink("499", layers[0]), overlay.Links[^1]);
         Assert.StartsWith("lowerdir=0:1:2:", overlay.Data, StringComparison.Ordinal);
-        Assert.EndsWith(":499,upperdir=/p/upper,workdir=/p/work,index=off", overlay.Data, StringComparison.Ordinal);
+        Assert.EndsWith(":499,upperdir=/p/upper,workdir=/p/work,index=off,volatile", overlay.Data, StringComparison.Ordinal);
     }
 
     [Fact]
