@@ -10,4 +10,7 @@ namespace Kubefly.Pods;
 public interface IPodImageProvider
 {
     StoredImage Acquire(string image, PullPolicy policy, InsecureOptions insecure);
+
+    /// <summary>Records that a pod uses the image (so image rm/gc keep it) and when it was last used.</summary>
+    void MarkUsed(StoredImage image, string podUuid, string podsDirectory);
 }

@@ -39,6 +39,7 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
         var pod = store.Create();
         try
         {
+            images.MarkUsed(image, pod.Uuid.Value, store.PodsDirectory);
             if (run.UuidFileSave is { } uuidFile)
             {
                 WriteUuidFile(uuidFile, pod.Uuid);

@@ -1,4 +1,5 @@
 using Kubefly.Images;
+using Kubefly.Images.Store;
 using Kubefly.Oci;
 using Kubefly.Pods;
 using Microsoft.Win32.SafeHandles;
@@ -65,6 +66,13 @@ internal static class RunCommand
             var services = new ImageServices(globals with { Insecure = insecure }, new StandardErrorProgress());
             var record = services.Puller.AcquireAsync(image, policy, CancellationToken.None).GetAwaiter().GetResult();
             return services.Store.Load(record);
+        }
+
+        public void MarkUsed(StoredImage image, string podUuid, string podsDirectory)
+        {
+            var store = new ImageStore(globals.Dir);
+            store.Pin(image.ManifestDigest, podUuid, podsDirectory);
+            store.Touch(image.ManifestDigest);
         }
     }
 

@@ -231,12 +231,16 @@ public sealed class ImageStore
         }
     }
 
-    /// <summary>Marks an image as used by a pod; the pod's directory is recorded so a vanished pod's pin goes stale.</summary>
-    public void Pin(Digest manifestDigest, string podId, string podDirectory)
+    /// <summary>
+    /// Marks an image as used by a pod. The pin names the pods directory: the pod exists while a directory
+    /// named <paramref name="podId"/> stands in one of its state directories (pods move between them), and
+    /// the pin goes stale by itself once the pod is removed.
+    /// </summary>
+    public void Pin(Digest manifestDigest, string podId, string podsDirectory)
     {
         var dir = Path.Combine(PinsDirectory, manifestDigest.Hex);
         Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, podId), podDirectory);
+        File.WriteAllText(Path.Combine(dir, podId), podsDirectory);
     }
 
     public void Unpin(Digest manifestDigest, string podId)
@@ -257,10 +261,12 @@ public sealed class ImageStore
         var pods = new List<string>();
         foreach (var pin in Directory.EnumerateFiles(dir))
         {
-            var podDirectory = File.ReadAllText(pin);
-            if (Directory.Exists(podDirectory))
+            var podId = Path.GetFileName(pin);
+            var podsDirectory = File.ReadAllText(pin);
+            var alive = Directory.Exists(podsDirectory) && Directory.EnumerateDirectories(podsDirectory).Any(state => Directory.Exists(Path.Combine(state, podId)));
+            if (alive)
             {
-                pods.Add(Path.GetFileName(pin));
+                pods.Add(podId);
             }
             else
             {

@@ -63,7 +63,12 @@ public sealed class ImageStoreTests : IDisposable
         _store.WriteRecord(record);
         var pod = _dir.Combine("pods", "run", "uuid-1");
         Directory.CreateDirectory(pod);
-        _store.Pin(record.ManifestDigest, "uuid-1", pod);
+        _store.Pin(record.ManifestDigest, "uuid-1", _dir.Combine("pods"));
+
+        // Pods move between state directories; the pin follows the uuid.
+        Directory.CreateDirectory(_dir.Combine("pods", "exited-garbage"));
+        Directory.Move(pod, _dir.Combine("pods", "exited-garbage", "uuid-1"));
+        pod = _dir.Combine("pods", "exited-garbage", "uuid-1");
 
         var error = Assert.Throws<ImageException>(() => _store.Remove(record));
         Assert.Contains("uuid-1", error.Message);

@@ -53,4 +53,8 @@ public sealed class BusyboxImageProvider : IPodImageProvider, IDisposable
     }
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
+
+    public void MarkUsed(StoredImage image, string podUuid, string podsDirectory)
+    {
+    }
 }
