@@ -31,6 +31,18 @@ public static class KubeflyProcess
 
     public static ProcessResult Run(params string[] arguments) => Run((IEnumerable<string>)arguments);
 
+    /// <summary>Starts kubefly without waiting (a pod to stop or kill, a fetch to race); output is redirected.</summary>
+    public static Process Start(IEnumerable<string> arguments)
+    {
+        var info = new ProcessStartInfo(BinaryPath) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start kubefly");
+    }
+
     private static string LocateBinary()
     {
         var fromEnv = Environment.GetEnvironmentVariable("KUBEFLY_BIN");

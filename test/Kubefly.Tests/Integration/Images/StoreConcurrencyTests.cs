@@ -90,16 +90,7 @@ public sealed class StoreConcurrencyTests : IDisposable
         }
     }
 
-    private Process Start(string reference)
-    {
-        var info = new ProcessStartInfo(KubeflyProcess.BinaryPath) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "--dir", _state.Path, "fetch", "--quiet", reference })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(info)!;
-    }
+    private Process Start(string reference) => KubeflyProcess.Start(["--dir", _state.Path, "fetch", "--quiet", reference]);
 
     /// <summary>A busybox layer plus 48 MiB of incompressible data, so a fetch takes long enough to be killed midway.</summary>
     private static string BuildBigLayout()

@@ -97,9 +97,8 @@ public sealed class EtcdHostAgentTests : IDisposable
 
     private static Process StartEtcd(string state, string layout, string data, int client, int peer)
     {
-        var info = new ProcessStartInfo(KubeflyProcess.BinaryPath) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[]
-        {
+        var process = KubeflyProcess.Start(
+        [
             "--dir", state, "run", "--pull-policy=never",
             "--volume", $"etcd-data,kind=host,source={data}", "--mount", "volume=etcd-data,target=/var/lib/etcd",
             $"oci:{layout}:etcd", "--exec=/usr/bin/etcd", "--",
@@ -107,12 +106,7 @@ public sealed class EtcdHostAgentTests : IDisposable
             $"--listen-client-urls=http://127.0.0.1:{client}", $"--advertise-client-urls=http://127.0.0.1:{client}",
             $"--listen-peer-urls=http://127.0.0.1:{peer}", $"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
             $"--initial-cluster=default=http://127.0.0.1:{peer}",
-        })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(info)!;
+        ]);
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, line) =>
         {

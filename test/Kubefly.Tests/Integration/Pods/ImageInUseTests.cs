@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Kubefly.Tests.Infrastructure;
 using Kubefly.Tests.Infrastructure.Images;
 
@@ -18,13 +17,7 @@ public sealed class ImageInUseTests : IDisposable
         var image = TestImages.Reference(TestImages.Busybox);
         var id = Kubefly("fetch", "--quiet", image).StandardOutput.Trim();
         var uuidFile = _state.Combine("pod.uuid");
-        var info = new ProcessStartInfo(KubeflyProcess.BinaryPath) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "--dir", _state.Path, "run", $"--uuid-file-save={uuidFile}", "--pull-policy=never", image, "--exec=/bin/sleep", "--", "600" })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var pod = Process.Start(info)!;
+        using var pod = KubeflyProcess.Start(["--dir", _state.Path, "run", $"--uuid-file-save={uuidFile}", "--pull-policy=never", image, "--exec=/bin/sleep", "--", "600"]);
         try
         {
             for (var i = 0; i < 100 && !File.Exists(uuidFile); i++)
