@@ -119,20 +119,7 @@ public sealed class FaultProxy : IDisposable
     public FaultProxy(string upstreamHost)
     {
         UpstreamHost = upstreamHost;
-        for (var attempt = 0; ; attempt++)
-        {
-            Port = TestPorts.FreeLoopbackPort();
-            _listener.Prefixes.Clear();
-            _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-            try
-            {
-                _listener.Start();
-                break;
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-            }
-        }
+        Port = TestPorts.StartOnFreeLoopbackPort(_listener);
 
         _loop = Task.Run(ServeAsync);
     }

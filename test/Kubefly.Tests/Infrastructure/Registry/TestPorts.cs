@@ -14,6 +14,25 @@ public static class TestPorts
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Starts an HTTP listener on a free 127.0.0.1 port, retrying on the rare collision; returns the port.</summary>
+    public static int StartOnFreeLoopbackPort(HttpListener listener)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = FreeLoopbackPort();
+            listener.Prefixes.Clear();
+            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            try
+            {
+                listener.Start();
+                return port;
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
     public static string NewTempDirectory(string purpose)
     {
         var path = Path.Combine(Path.GetTempPath(), $"kubefly-{purpose}-{Guid.NewGuid():N}");

@@ -39,20 +39,7 @@ public sealed class TokenServer : IDisposable
         CertificateBundlePath = Path.Combine(_directory, "token-issuer.pem");
         File.WriteAllText(CertificateBundlePath, _certificate.ExportCertificatePem() + "\n");
 
-        for (var attempt = 0; ; attempt++)
-        {
-            Port = TestPorts.FreeLoopbackPort();
-            _listener.Prefixes.Clear();
-            _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-            try
-            {
-                _listener.Start();
-                break;
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-            }
-        }
+        Port = TestPorts.StartOnFreeLoopbackPort(_listener);
 
         _loop = Task.Run(ServeAsync);
     }
