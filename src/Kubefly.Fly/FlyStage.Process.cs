@@ -8,7 +8,7 @@ namespace Kubefly.Fly;
 public static partial class FlyStage
 {
     /// <summary>Signals glibc refuses to touch (32, 33: its own) and those that cannot be caught or ignored.</summary>
-    private static readonly int[] UntouchableSignals = [Interop.SIGKILL, Interop.SIGSTOP, 32, 33];
+    private static readonly int[] UntouchableSignals = [Interop.SIGKILL, Interop.SIGSTOP];
 
     /// <summary>
     /// "pid" and "pgid" in the pod directory, decimal without a newline. The pid is this process's: exec

@@ -14,14 +14,22 @@ public static partial class Interop
     private const nint SIG_DFL = 0;
     private const nint SIG_IGN = 1;
 
-    /// <summary>glibc's struct sigaction is 152 bytes on x86_64 and arm64; the handler is its first word.</summary>
-    private const int SigactionBufferSize = 256;
+    /// <summary>The kernel's sigset_t, which rt_sigaction insists on being told.</summary>
+    private const nuint KernelSignalSetSize = 8;
 
-    [LibraryImport(Libc, EntryPoint = "sigaction", SetLastError = true)]
-    private static unsafe partial int SigactionNative(int signal, byte* action, byte* oldAction);
+    /// <summary>
+    /// rt_sigaction is called directly, not through glibc: glibc refuses (EINVAL) signals 32 and 33, which
+    /// it reserves for itself, yet a parent may have left them ignored, and an ignored signal survives exec.
+    /// </summary>
+    [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
+    private static unsafe partial long SyscallRtSigaction(long number, int signal, KernelSigaction* action, KernelSigaction* oldAction, nuint signalSetSize);
 
-    [LibraryImport(Libc, EntryPoint = "signal", SetLastError = true)]
-    private static partial nint SignalNative(int signal, nint handler);
+    private static long SYS_rt_sigaction => RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 => 13,
+        Architecture.Arm64 => 134,
+        var other => throw new PlatformNotSupportedException($"rt_sigaction on {other}"),
+    };
 
     /// <summary>
     /// True when <paramref name="signal"/> is ignored (SIG_IGN). Ignored is the only disposition execve
@@ -29,22 +37,37 @@ public static partial class Interop
     /// </summary>
     public static unsafe bool IsSignalIgnored(int signal)
     {
-        var buffer = stackalloc byte[SigactionBufferSize];
-        new Span<byte>(buffer, SigactionBufferSize).Clear();
-        if (SigactionNative(signal, null, buffer) != 0)
+        KernelSigaction current;
+        if (SyscallRtSigaction(SYS_rt_sigaction, signal, null, &current, KernelSignalSetSize) != 0)
         {
-            throw SyscallException.FromLastError("sigaction", $"signal {signal}");
+            throw SyscallException.FromLastError("rt_sigaction", $"signal {signal}");
         }
 
-        return *(nint*)buffer == SIG_IGN;
+        return current.Handler == SIG_IGN;
     }
 
-    /// <summary>signal(signal, SIG_DFL).</summary>
-    public static void SetDefaultSignalDisposition(int signal)
+    /// <summary>Sets <paramref name="signal"/> to its default disposition, with no flags and an empty mask.</summary>
+    public static void SetDefaultSignalDisposition(int signal) => SetDisposition(signal, SIG_DFL);
+
+    /// <summary>Sets <paramref name="signal"/> to SIG_IGN: what a careless parent leaves behind (tests make one).</summary>
+    public static void IgnoreSignal(int signal) => SetDisposition(signal, SIG_IGN);
+
+    private static unsafe void SetDisposition(int signal, nint handler)
     {
-        if (SignalNative(signal, SIG_DFL) == -1)
+        var action = new KernelSigaction { Handler = handler };
+        if (SyscallRtSigaction(SYS_rt_sigaction, signal, &action, null, KernelSignalSetSize) != 0)
         {
-            throw SyscallException.FromLastError("signal(SIG_DFL)", $"signal {signal}");
+            throw SyscallException.FromLastError("rt_sigaction", $"signal {signal}");
         }
+    }
+
+    /// <summary>The kernel's struct sigaction on x86_64 and arm64 (both define SA_RESTORER).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct KernelSigaction
+    {
+        public nint Handler;
+        public nuint Flags;
+        public nint Restorer;
+        public ulong Mask;
     }
 }

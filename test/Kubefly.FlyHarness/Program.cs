@@ -21,6 +21,7 @@ internal static class Program
     private static int Main(string[] args)
     {
         PrepareForChroot();
+        IgnoreSignalsAsAParentMightHave();
         try
         {
             if (args is ["enter", var pid, var rootfs, "--", .. var command])
@@ -46,6 +47,21 @@ internal static class Program
         }
 
         throw new InvalidOperationException("unreachable: FlyStage.Exec and Enter never return");
+    }
+
+    /// <summary>
+    /// KUBEFLY_HARNESS_IGNORE_SIGNALS=32 leaves those signals ignored, as a careless parent might: a shell's
+    /// trap cannot reach 32, which glibc reserves (and only claims on first pthread_cancel), yet an ignored
+    /// 32 survives exec. 33 is not a case: glibc installs its own handler at start-up, and ignoring it
+    /// afterwards would hang setuid.
+    /// </summary>
+    private static void IgnoreSignalsAsAParentMightHave()
+    {
+        var list = Environment.GetEnvironmentVariable("KUBEFLY_HARNESS_IGNORE_SIGNALS");
+        foreach (var signal in (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            Interop.IgnoreSignal(int.Parse(signal, System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 
     /// <summary>
