@@ -43,7 +43,10 @@ public static partial class FlyStage
         var canonical = plan with { Mounts = plan.Mounts.Select(CanonicalSource).ToList() };
 
         Step("unshare", () => Interop.Unshare(Interop.CLONE_NEWNS));
-        var mountPlan = MountPlanner.Plan(canonical, Step("mount table", MountInfo.ReadCurrentThread), notifySocket);
+        // Only rshared volumes need the mount table (see MountPlanner.PlanPropagation); on a node with
+        // hundreds of mounts, reading it costs a pod start more than the mounts themselves.
+        var mountTable = canonical.Mounts.Any(m => m.Propagation == MountPropagation.RShared) ? Step("mount table", MountInfo.ReadCurrentThread) : [];
+        var mountPlan = MountPlanner.Plan(canonical, mountTable, notifySocket);
 
         ApplyPropagation(mountPlan.Propagation);
         MountOverlay(mountPlan.Overlay);

@@ -211,8 +211,30 @@ public static class MountPlanner
     }
 
     /// <summary>Shallower targets first (a volume nested in another must be mounted after it); stable otherwise.</summary>
-    public static IReadOnlyList<FlyMount> OrderVolumes(IReadOnlyList<FlyMount> mounts) =>
-        mounts.OrderBy(m => Depth(m.Target)).ThenBy(m => NormalizeTarget(m.Target, m.VolumeName), StringComparer.Ordinal).ToList();
+    /// <summary>
+    /// Shallow targets first, then by target, otherwise in the order given (a stable sort, spelled out:
+    /// OrderBy().ThenBy() is a generic virtual call that NativeAOT resolves slowly on first use, on every pod start).
+    /// </summary>
+    public static IReadOnlyList<FlyMount> OrderVolumes(IReadOnlyList<FlyMount> mounts)
+    {
+        var keyed = new (int Depth, string Target, int Index, FlyMount Mount)[mounts.Count];
+        for (var i = 0; i < keyed.Length; i++)
+        {
+            keyed[i] = (Depth(mounts[i].Target), NormalizeTarget(mounts[i].Target, mounts[i].VolumeName), i, mounts[i]);
+        }
+
+        Array.Sort(keyed, static (a, b) =>
+            a.Depth != b.Depth ? a.Depth.CompareTo(b.Depth)
+            : string.CompareOrdinal(a.Target, b.Target) is var byTarget and not 0 ? byTarget
+            : a.Index.CompareTo(b.Index));
+        var ordered = new FlyMount[keyed.Length];
+        for (var i = 0; i < keyed.Length; i++)
+        {
+            ordered[i] = keyed[i].Mount;
+        }
+
+        return ordered;
+    }
 
     /// <summary>Lexical clean-up of "//" and "." only: ".." and symlinks are left to in-root resolution.</summary>
     public static string NormalizeTarget(string target, string purpose)

@@ -108,11 +108,22 @@ public static class UserResolver
         return entries;
     }
 
-    private static IEnumerable<string[]> Lines(string? text) =>
-        (text ?? string.Empty).Split('\n')
-            .Select(l => l.TrimEnd('\r'))
-            .Where(l => l.Length > 0 && !l.StartsWith('#'))
-            .Select(l => l.Split(':'));
+    /// <summary>The fields of each non-empty, non-comment line (a plain loop: LINQ's chained iterators are
+    /// generic virtual calls, slow on first use under NativeAOT, and this runs on every pod start).</summary>
+    private static List<string[]> Lines(string? text)
+    {
+        var lines = new List<string[]>();
+        foreach (var raw in (text ?? string.Empty).Split('\n'))
+        {
+            var line = raw.TrimEnd('\r');
+            if (line.Length > 0 && !line.StartsWith('#'))
+            {
+                lines.Add(line.Split(':'));
+            }
+        }
+
+        return lines;
+    }
 
     private static bool TryParseId(string text, out uint id) =>
         uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id) && id != uint.MaxValue;

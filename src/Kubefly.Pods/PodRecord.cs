@@ -69,7 +69,6 @@ public sealed record PodMountRecord
 public static class PodPaths
 {
     public const string Record = "pod.json";
-    public const string Created = "pod-created";
     public const string Pid = "pid";
     public const string Pgid = "pgid";
     public const string GarbageMarked = "gc-marked";

@@ -47,7 +47,6 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
 
             var record = Record(run, image, pod.Uuid, parentEnvironment);
             MakePodDirectories(pod, run);
-            File.WriteAllBytes(Path.Combine(pod.Path, PodPaths.Created), []);
             pod.WriteRecord(record);
             pod.ToRun();
             return new PodLaunch(pod, Plan(pod, record, parentEnvironment));
