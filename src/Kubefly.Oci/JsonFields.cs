@@ -117,6 +117,9 @@ public static class JsonFields
         return map;
     }
 
+    /// <summary>For a required property the document lacks.</summary>
+    public static JsonException Missing(string property) => new($"required property \"{property}\" is missing");
+
     /// <summary>Skips a value of any kind (the reader stands on its first token, and ends on its last).</summary>
     public static void Skip(ref Utf8JsonReader reader) => reader.Skip();
 

@@ -117,17 +117,17 @@ internal static class PodRecordJson
         });
         return new PodRecord
         {
-            Uuid = uuid ?? throw Missing("uuid"),
-            AppName = appName ?? throw Missing("appName"),
-            Image = image ?? throw Missing("image"),
-            ImageName = imageName ?? throw Missing("imageName"),
-            ManifestDigest = manifestDigest ?? throw Missing("manifestDigest"),
-            CreatedAt = createdAt ?? throw Missing("createdAt"),
+            Uuid = uuid ?? throw JsonFields.Missing("uuid"),
+            AppName = appName ?? throw JsonFields.Missing("appName"),
+            Image = image ?? throw JsonFields.Missing("image"),
+            ImageName = imageName ?? throw JsonFields.Missing("imageName"),
+            ManifestDigest = manifestDigest ?? throw JsonFields.Missing("manifestDigest"),
+            CreatedAt = createdAt ?? throw JsonFields.Missing("createdAt"),
             UuidFile = uuidFile,
-            LowerDirectories = lowerDirectories ?? throw Missing("lowerDirectories"),
-            Arguments = arguments ?? throw Missing("arguments"),
-            Environment = environment ?? throw Missing("environment"),
-            WorkingDirectory = workingDirectory ?? throw Missing("workingDirectory"),
+            LowerDirectories = lowerDirectories ?? throw JsonFields.Missing("lowerDirectories"),
+            Arguments = arguments ?? throw JsonFields.Missing("arguments"),
+            Environment = environment ?? throw JsonFields.Missing("environment"),
+            WorkingDirectory = workingDirectory ?? throw JsonFields.Missing("workingDirectory"),
             User = user,
             Group = group,
             Mounts = mounts ?? [],
@@ -203,10 +203,10 @@ internal static class PodRecordJson
         });
         return new PodMountRecord
         {
-            Volume = volume ?? throw Missing("mounts[].volume"),
-            Source = source ?? throw Missing("mounts[].source"),
+            Volume = volume ?? throw JsonFields.Missing("mounts[].volume"),
+            Source = source ?? throw JsonFields.Missing("mounts[].source"),
             SourceInPod = sourceInPod,
-            Target = target ?? throw Missing("mounts[].target"),
+            Target = target ?? throw JsonFields.Missing("mounts[].target"),
             ReadOnly = readOnly,
             Recursive = recursive,
             Propagation = propagation,
@@ -221,6 +221,4 @@ internal static class PodRecordJson
         var index = Array.IndexOf(PropagationNames, text);
         return index >= 0 ? (MountPropagation)index : throw new JsonException($"unknown mount propagation \"{UntrustedText.Printable(text)}\"");
     }
-
-    private static JsonException Missing(string property) => new($"required property \"{property}\" is missing");
 }

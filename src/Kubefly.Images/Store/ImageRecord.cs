@@ -72,15 +72,15 @@ internal static class ImageRecordJson
         });
         return new ImageRecord
         {
-            ManifestDigest = manifest ?? throw Missing("manifestDigest"),
+            ManifestDigest = manifest ?? throw JsonFields.Missing("manifestDigest"),
             ManifestMediaType = mediaType,
             IndexDigest = index,
-            ConfigDigest = config ?? throw Missing("configDigest"),
-            Names = names ?? throw Missing("names"),
-            Layers = layers ?? throw Missing("layers"),
+            ConfigDigest = config ?? throw JsonFields.Missing("configDigest"),
+            Names = names ?? throw JsonFields.Missing("names"),
+            Layers = layers ?? throw JsonFields.Missing("layers"),
             Platform = platform,
-            ImportTime = imported ?? throw Missing("importTime"),
-            LastUsed = lastUsed ?? throw Missing("lastUsed"),
+            ImportTime = imported ?? throw JsonFields.Missing("importTime"),
+            LastUsed = lastUsed ?? throw JsonFields.Missing("lastUsed"),
             Size = size,
         };
     }
@@ -132,12 +132,10 @@ internal static class ImageRecordJson
         });
         return new LayerRecord
         {
-            Blob = blob ?? throw Missing("layers[].blob"),
-            DiffId = diffId ?? throw Missing("layers[].diffId"),
-            MediaType = mediaType ?? throw Missing("layers[].mediaType"),
+            Blob = blob ?? throw JsonFields.Missing("layers[].blob"),
+            DiffId = diffId ?? throw JsonFields.Missing("layers[].diffId"),
+            MediaType = mediaType ?? throw JsonFields.Missing("layers[].mediaType"),
             Size = size,
         };
     }
-
-    private static JsonException Missing(string property) => new($"required property \"{property}\" is missing");
 }
