@@ -40,6 +40,36 @@ public static class TestImages
             .Build();
     }
 
+    /// <summary>/usr/bin/etcd with the shared libraries ldd names (the test image has no libc of its own).</summary>
+    public static byte[] EtcdLayer()
+    {
+        var tar = new TarBuilder().Directory("usr/").Directory("usr/bin/").HostFile("usr/bin/etcd", "/usr/bin/etcd", (UnixFileMode)0b111_101_101);
+        var directories = new HashSet<string>(StringComparer.Ordinal) { "usr/", "usr/bin/" };
+        foreach (var line in ProgramRunner.Shell("ldd /usr/bin/etcd").Split('\n'))
+        {
+            var path = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(p => p.StartsWith('/'));
+            if (path is null)
+            {
+                continue;
+            }
+
+            var relative = path.TrimStart('/');
+            var parts = relative.Split('/');
+            for (var i = 1; i < parts.Length; i++)
+            {
+                var dir = string.Join('/', parts[..i]) + "/";
+                if (directories.Add(dir))
+                {
+                    tar.Directory(dir);
+                }
+            }
+
+            tar.HostFile(relative, path, (UnixFileMode)0b111_101_101);
+        }
+
+        return tar.Directory("var/").Directory("var/lib/").Directory("var/lib/etcd/", (UnixFileMode)0b111_000_000).Build();
+    }
+
     /// <summary>A second and third layer with every entry kind and both whiteout forms.</summary>
     public static IReadOnlyList<byte[]> MultiLayerLayers()
     {
