@@ -14,6 +14,9 @@ public static class TestImages
     public const string Zstd = "zstd";
     public const string Uncompressed = "uncompressed";
 
+    // Built once per test run: two test classes pack etcd (about 25 MB).
+    private static readonly Lazy<byte[]> EtcdLayerBytes = new(BuildEtcdLayer, LazyThreadSafetyMode.ExecutionAndPublication);
+
     private static readonly Lazy<string> LayoutDirectory = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
 
     public static string Layout => LayoutDirectory.Value;
@@ -41,7 +44,9 @@ public static class TestImages
     }
 
     /// <summary>/usr/bin/etcd with the shared libraries ldd names (the test image has no libc of its own).</summary>
-    public static byte[] EtcdLayer()
+    public static byte[] EtcdLayer() => EtcdLayerBytes.Value;
+
+    private static byte[] BuildEtcdLayer()
     {
         var tar = new TarBuilder().Directory("usr/").Directory("usr/bin/").HostFile("usr/bin/etcd", "/usr/bin/etcd", (UnixFileMode)0b111_101_101);
         var directories = new HashSet<string>(StringComparer.Ordinal) { "usr/", "usr/bin/" };

@@ -6,7 +6,8 @@ namespace Kubefly.Tests.Integration.Wrappers;
 /// <summary>
 /// The container of <see cref="SeedUnitsWithTheEngineTests"/>: kubefly's engine, the demo stand-in
 /// kubelet (scripts/build-demo-image) served as quay.io/coreos/hyperkube:v1.5.4_coreos.0, and the host
-/// files a real node has and the seed's units mount (created here as plain files and directories).
+/// files a real node has and the seed's units mount or the wrapper uses (created here as plain files and
+/// directories: the minbase rootfs has no CA certificates, kernel modules, /etc/hosts, iscsiadm or modprobe).
 /// </summary>
 public sealed class KubeletEngineContainer : EngineContainer
 {
@@ -19,6 +20,7 @@ public sealed class KubeletEngineContainer : EngineContainer
             PushAsQuayImage($"oci:{layout.Path}/layout:{SeedUnits.ImageTag}", $"coreos/hyperkube:{SeedUnits.ImageTag}");
             Container.Shell("""
                 mkdir -p /etc/ssl/certs /usr/share/ca-certificates/mozilla "/lib/modules/$(uname -r)/kernel"
+                [ -e /etc/hosts ] || printf '127.0.0.1 localhost\n' > /etc/hosts
                 echo 'a CA bundle' > /etc/ssl/certs/ca-certificates.crt
                 echo 'a CA' > /usr/share/ca-certificates/mozilla/a-ca.crt
                 : > "/lib/modules/$(uname -r)/modules.dep"
@@ -61,6 +63,9 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
         new("/run", "/run", ReadOnly: false),
         new("/lib/modules", "/lib/modules", ReadOnly: true),
         new("/etc/machine-id", "/etc/machine-id", ReadOnly: true),
+
+        // Not a volume: --hosts-entry host, which fly stage1 served by binding the host's file read-only.
+        new("/etc/hosts", "/etc/hosts", ReadOnly: true),
     ];
 
     private readonly KubeletEngineContainer _host;
