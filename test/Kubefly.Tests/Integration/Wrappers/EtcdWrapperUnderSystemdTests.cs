@@ -49,6 +49,7 @@ public sealed class EtcdWrapperUnderSystemdTests : IClassFixture<EtcdEngineConta
 {
     private const string Unit = "etcd-member.service";
     private const string UuidFile = "/var/lib/coreos/etcd-member-wrapper.uuid";
+    private const string DataDir = "/srv/kubefly-test/etcd";
 
     private readonly EtcdEngineContainer _host;
 
@@ -67,6 +68,8 @@ public sealed class EtcdWrapperUnderSystemdTests : IClassFixture<EtcdEngineConta
         var peer = TestPorts.FreeLoopbackPort();
 
         // CoreOS's etcd-member.service, with etcd configured through the environment (--inherit-env).
+        // The data dir on the host is not /var/lib/etcd (nor its parent there yet), so the test tells
+        // whether the wrapper creates it with its parents and etcd inside uses the volume at /var/lib/etcd.
         // TimeoutStartSec is 60 s instead of 0 (wait forever): a missing READY=1 fails here instead of hanging.
         // No LimitNOFILE=40000: this host's hard limit is 20000 and the container cannot raise it.
         _host.InstallUnit(Unit, $"""
@@ -83,7 +86,7 @@ public sealed class EtcdWrapperUnderSystemdTests : IClassFixture<EtcdEngineConta
             Environment="ETCD_IMAGE_TAG={EtcdEngineContainer.ImageTag}"
             Environment="ETCD_NAME=kubefly-test"
             Environment="ETCD_USER=etcd"
-            Environment="ETCD_DATA_DIR=/var/lib/etcd"
+            Environment="ETCD_DATA_DIR={DataDir}"
             Environment="ETCD_LISTEN_CLIENT_URLS=http://127.0.0.1:{client}"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://127.0.0.1:{client}"
             Environment="ETCD_LISTEN_PEER_URLS=http://127.0.0.1:{peer}"
@@ -100,7 +103,7 @@ public sealed class EtcdWrapperUnderSystemdTests : IClassFixture<EtcdEngineConta
             """);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{client}"), Timeout = TimeSpan.FromSeconds(10) };
         var mountPointsBefore = _host.MountPoints();
-        Assert.True(Container.Exec("test", "-e", "/var/lib/etcd").ExitCode != 0, "the test host already has /var/lib/etcd");
+        Assert.True(Container.Exec("test", "-e", "/srv/kubefly-test").ExitCode != 0, "the test host already has /srv/kubefly-test");
 
         var cursor = Container.JournalCursor();
         StartAndAssertActive(cursor);
@@ -114,11 +117,12 @@ public sealed class EtcdWrapperUnderSystemdTests : IClassFixture<EtcdEngineConta
         var mainPid = _host.MainPid(Unit);
         Assert.Equal("etcd\n", Container.Exec("cat", $"/proc/{mainPid}/comm").StandardOutput);
         Assert.Matches($@"(?m)^Uid:\s+{etcdUid}\s+{etcdUid}\s", Container.Shell($"cat /proc/{mainPid}/status"));
-        Assert.Equal("etcd etcd\n", Container.Shell("stat -c '%U %G' /var/lib/etcd"));
-        Assert.Equal("etcd\n", Container.Shell("stat -c %U /var/lib/etcd/member"));
+        Assert.Equal("etcd etcd\n", Container.Shell($"stat -c '%U %G' {DataDir}"));
+        Assert.Equal("etcd\n", Container.Shell($"stat -c %U {DataDir}/member"));
 
         var journal = Container.WaitForJournal(Unit, "+ /usr/bin/rkt run ", cursor);
         Assert.Contains("--mount volume=coreos-notify,target=/run/systemd/notify --volume coreos-notify,kind=host,source=/run/systemd/notify --set-env=NOTIFY_SOCKET=/run/systemd/notify", journal, StringComparison.Ordinal);
+        Assert.Contains($"--volume coreos-data-dir,kind=host,source={DataDir},readOnly=false", journal, StringComparison.Ordinal);
         Assert.Contains($"docker://quay.io/coreos/etcd:{EtcdEngineContainer.ImageTag} --user={etcdUid} --", journal, StringComparison.Ordinal);
         var firstUuid = Container.Shell($"cat {UuidFile}").Trim();
 
