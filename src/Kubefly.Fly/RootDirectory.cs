@@ -199,9 +199,11 @@ internal sealed class RootDirectory : IDisposable
 
             // Reopen the very inode we checked for reading (O_PATH descriptors cannot read).
             using var readable = Interop.Open(ProcPath(handle), Interop.O_RDONLY | Interop.O_NONBLOCK | Interop.O_NOCTTY);
-            var buffer = new byte[maxSize + 1];
+            // Sized by what fstat saw, plus one byte to notice growth; a growing file gets more room up to
+            // the cap. (A cap-sized buffer would be a large-object allocation and a GC on every pod start.)
+            var buffer = new byte[(int)status.Size + 1];
             var total = 0;
-            while (total < buffer.Length)
+            while (true)
             {
                 var n = RandomAccess.Read(readable, buffer.AsSpan(total), total);
                 if (n == 0)
@@ -210,6 +212,15 @@ internal sealed class RootDirectory : IDisposable
                 }
 
                 total += n;
+                if (total == buffer.Length)
+                {
+                    if (total > maxSize)
+                    {
+                        break;
+                    }
+
+                    Array.Resize(ref buffer, (int)Math.Min(maxSize + 1, (long)buffer.Length * 2));
+                }
             }
 
             if (total > maxSize)

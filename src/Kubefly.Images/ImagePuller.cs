@@ -80,7 +80,7 @@ public sealed class ImagePuller
         }
 
         var configBytes = await ReadSmallBlobAsync(source, resolved.Manifest.Config, "image config", cancellationToken).ConfigureAwait(false);
-        var config = ManifestResolver.Parse(configBytes, OciJsonContext.Default.ImageConfiguration, reference, "image config");
+        var config = ManifestResolver.ParseConfig(configBytes, reference.ToString());
         var diffIds = config.RootFs.DiffIds;
         if (diffIds.Count != resolved.Manifest.Layers.Count)
         {

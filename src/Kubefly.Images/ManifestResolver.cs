@@ -93,6 +93,19 @@ public static class ManifestResolver
         return manifest;
     }
 
+    /// <summary>An image config, read by hand (<see cref="ImageConfigurationJson"/>): every pod start reads one.</summary>
+    public static ImageConfiguration ParseConfig(byte[] bytes, string image)
+    {
+        try
+        {
+            return ImageConfigurationJson.Parse(bytes);
+        }
+        catch (JsonException e)
+        {
+            throw new ImageException($"{image}: invalid image config: {e.Message}", e);
+        }
+    }
+
     public static T Parse<T>(byte[] bytes, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, ImageReference reference, string what)
     {
         try

@@ -69,7 +69,7 @@ public sealed class Pod : IDisposable
         var temporary = System.IO.Path.Combine(Path, PodPaths.Record + ".tmp");
         using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
         {
-            JsonSerializer.Serialize(stream, value, PodJsonContext.Default.PodRecord);
+            PodRecordJson.Write(stream, value);
             stream.Flush(flushToDisk: true);
         }
 
@@ -181,8 +181,7 @@ public sealed class Pod : IDisposable
     {
         try
         {
-            using var stream = File.OpenRead(Inside(PodPaths.Record));
-            return JsonSerializer.Deserialize(stream, PodJsonContext.Default.PodRecord);
+            return PodRecordJson.Parse(File.ReadAllBytes(Inside(PodPaths.Record)));
         }
         catch (FileNotFoundException)
         {

@@ -1,5 +1,6 @@
-using System.Text.Json.Serialization;
+using System.Text.Json;
 using Kubefly.Fly;
+using Kubefly.Oci;
 
 namespace Kubefly.Pods;
 
@@ -79,6 +80,148 @@ public static class PodPaths
     public const string Volumes = "volumes";
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(PodRecord))]
-public sealed partial class PodJsonContext : JsonSerializerContext;
+/// <summary>
+/// pod.json, read and written by hand: `run` writes one on every start, and JsonSerializer's first use
+/// would cost a pod start more than all its mounts (see <see cref="JsonFields"/>).
+/// </summary>
+internal static class PodRecordJson
+{
+    public static PodRecord Parse(ReadOnlySpan<byte> json)
+    {
+        string? uuid = null, appName = null, image = null, imageName = null, manifestDigest = null, workingDirectory = null;
+        string? uuidFile = null, user = null, group = null;
+        DateTimeOffset? createdAt = null;
+        IReadOnlyList<string>? lowerDirectories = null, arguments = null, environment = null, dns = null, hostsEntries = null;
+        IReadOnlyList<PodMountRecord>? mounts = null;
+        JsonFields.ReadDocument(json, (string name, ref Utf8JsonReader reader) =>
+        {
+            switch (name)
+            {
+                case "uuid": uuid = JsonFields.RequiredString(ref reader); break;
+                case "appName": appName = JsonFields.RequiredString(ref reader); break;
+                case "image": image = JsonFields.RequiredString(ref reader); break;
+                case "imageName": imageName = JsonFields.RequiredString(ref reader); break;
+                case "manifestDigest": manifestDigest = JsonFields.RequiredString(ref reader); break;
+                case "createdAt": createdAt = JsonFields.Time(ref reader); break;
+                case "uuidFile": uuidFile = JsonFields.String(ref reader); break;
+                case "lowerDirectories": lowerDirectories = JsonFields.Strings(ref reader); break;
+                case "arguments": arguments = JsonFields.Strings(ref reader); break;
+                case "environment": environment = JsonFields.Strings(ref reader); break;
+                case "workingDirectory": workingDirectory = JsonFields.RequiredString(ref reader); break;
+                case "user": user = JsonFields.String(ref reader); break;
+                case "group": group = JsonFields.String(ref reader); break;
+                case "mounts": mounts = JsonFields.List(ref reader, ParseMount); break;
+                case "dns": dns = JsonFields.Strings(ref reader); break;
+                case "hostsEntries": hostsEntries = JsonFields.Strings(ref reader); break;
+                default: JsonFields.Skip(ref reader); break;
+            }
+        });
+        return new PodRecord
+        {
+            Uuid = uuid ?? throw Missing("uuid"),
+            AppName = appName ?? throw Missing("appName"),
+            Image = image ?? throw Missing("image"),
+            ImageName = imageName ?? throw Missing("imageName"),
+            ManifestDigest = manifestDigest ?? throw Missing("manifestDigest"),
+            CreatedAt = createdAt ?? throw Missing("createdAt"),
+            UuidFile = uuidFile,
+            LowerDirectories = lowerDirectories ?? throw Missing("lowerDirectories"),
+            Arguments = arguments ?? throw Missing("arguments"),
+            Environment = environment ?? throw Missing("environment"),
+            WorkingDirectory = workingDirectory ?? throw Missing("workingDirectory"),
+            User = user,
+            Group = group,
+            Mounts = mounts ?? [],
+            Dns = dns,
+            HostsEntries = hostsEntries ?? [],
+        };
+    }
+
+    public static void Write(Stream stream, PodRecord record) => JsonFields.WriteDocument(stream, writer =>
+    {
+        writer.WriteString("uuid", record.Uuid);
+        writer.WriteString("appName", record.AppName);
+        writer.WriteString("image", record.Image);
+        writer.WriteString("imageName", record.ImageName);
+        writer.WriteString("manifestDigest", record.ManifestDigest);
+        JsonFields.WriteTime(writer, "createdAt", record.CreatedAt);
+        if (record.UuidFile is { } uuidFile)
+        {
+            writer.WriteString("uuidFile", uuidFile);
+        }
+
+        JsonFields.WriteStrings(writer, "lowerDirectories", record.LowerDirectories);
+        JsonFields.WriteStrings(writer, "arguments", record.Arguments);
+        JsonFields.WriteStrings(writer, "environment", record.Environment);
+        writer.WriteString("workingDirectory", record.WorkingDirectory);
+        if (record.User is { } user)
+        {
+            writer.WriteString("user", user);
+        }
+
+        if (record.Group is { } group)
+        {
+            writer.WriteString("group", group);
+        }
+
+        writer.WriteStartArray("mounts");
+        foreach (var mount in record.Mounts)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("volume", mount.Volume);
+            writer.WriteString("source", mount.Source);
+            writer.WriteBoolean("sourceInPod", mount.SourceInPod);
+            writer.WriteString("target", mount.Target);
+            writer.WriteBoolean("readOnly", mount.ReadOnly);
+            writer.WriteBoolean("recursive", mount.Recursive);
+            writer.WriteString("propagation", PropagationNames[(int)mount.Propagation]);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        JsonFields.WriteStrings(writer, "dns", record.Dns);
+        JsonFields.WriteStrings(writer, "hostsEntries", record.HostsEntries);
+    });
+
+    private static PodMountRecord ParseMount(ref Utf8JsonReader reader)
+    {
+        string? volume = null, source = null, target = null;
+        bool sourceInPod = false, readOnly = false, recursive = false;
+        var propagation = MountPropagation.RSlave;
+        JsonFields.ReadObject(ref reader, (string name, ref Utf8JsonReader value) =>
+        {
+            switch (name)
+            {
+                case "volume": volume = JsonFields.RequiredString(ref value); break;
+                case "source": source = JsonFields.RequiredString(ref value); break;
+                case "sourceInPod": sourceInPod = JsonFields.Boolean(ref value); break;
+                case "target": target = JsonFields.RequiredString(ref value); break;
+                case "readOnly": readOnly = JsonFields.Boolean(ref value); break;
+                case "recursive": recursive = JsonFields.Boolean(ref value); break;
+                case "propagation": propagation = ParsePropagation(JsonFields.RequiredString(ref value)); break;
+                default: JsonFields.Skip(ref value); break;
+            }
+        });
+        return new PodMountRecord
+        {
+            Volume = volume ?? throw Missing("mounts[].volume"),
+            Source = source ?? throw Missing("mounts[].source"),
+            SourceInPod = sourceInPod,
+            Target = target ?? throw Missing("mounts[].target"),
+            ReadOnly = readOnly,
+            Recursive = recursive,
+            Propagation = propagation,
+        };
+    }
+
+    /// <summary>Indexed by <see cref="MountPropagation"/>; spelled out, since Enum's names come through reflection.</summary>
+    private static readonly string[] PropagationNames = ["RSlave", "RShared", "Private"];
+
+    private static MountPropagation ParsePropagation(string text)
+    {
+        var index = Array.IndexOf(PropagationNames, text);
+        return index >= 0 ? (MountPropagation)index : throw new JsonException($"unknown mount propagation \"{UntrustedText.Printable(text)}\"");
+    }
+
+    private static JsonException Missing(string property) => new($"required property \"{property}\" is missing");
+}

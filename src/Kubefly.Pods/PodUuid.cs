@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
 
 namespace Kubefly.Pods;
 
@@ -19,15 +18,11 @@ public readonly record struct PodUuid
     /// <summary>The 8-character prefix `list` shows without --full.</summary>
     public string Short => Value[..ShortLength];
 
-    public static PodUuid NewRandom()
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        RandomNumberGenerator.Fill(bytes);
-        bytes[6] = (byte)((bytes[6] & 0x0f) | 0x40);
-        bytes[8] = (byte)((bytes[8] & 0x3f) | 0x80);
-        var hex = Convert.ToHexStringLower(bytes);
-        return new PodUuid($"{hex[..8]}-{hex[8..12]}-{hex[12..16]}-{hex[16..20]}-{hex[20..]}");
-    }
+    /// <summary>
+    /// Guid.NewGuid is a version 4 UUID from the kernel's CSPRNG; RandomNumberGenerator would load and
+    /// seed OpenSSL on every pod start for the same 122 random bits.
+    /// </summary>
+    public static PodUuid NewRandom() => new(Guid.NewGuid().ToString("D"));
 
     /// <summary>Accepts the canonical form in any case, or 32 hex digits without dashes (as rkt did).</summary>
     public static bool TryParse(string? text, out PodUuid uuid)

@@ -1,4 +1,4 @@
-using System.Text.Json.Serialization;
+using System.Text.Json;
 using Kubefly.Oci;
 
 namespace Kubefly.Images.Store;
@@ -6,56 +6,138 @@ namespace Kubefly.Images.Store;
 /// <summary>What the store knows of one image; written last, so its existence means all content is in place.</summary>
 public sealed record ImageRecord
 {
-    [JsonPropertyName("manifestDigest")]
     public required Digest ManifestDigest { get; init; }
 
-    [JsonPropertyName("manifestMediaType")]
     public string ManifestMediaType { get; init; } = MediaTypes.OciManifest;
 
     /// <summary>The digest the name pointed at when it is an index (the manifest is then the platform's entry).</summary>
-    [JsonPropertyName("indexDigest")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Digest? IndexDigest { get; init; }
 
-    [JsonPropertyName("configDigest")]
     public required Digest ConfigDigest { get; init; }
 
-    [JsonPropertyName("names")]
     public required IReadOnlyList<string> Names { get; init; }
 
-    [JsonPropertyName("layers")]
     public required IReadOnlyList<LayerRecord> Layers { get; init; }
 
-    [JsonPropertyName("platform")]
     public string Platform { get; init; } = string.Empty;
 
-    [JsonPropertyName("importTime")]
     public required DateTimeOffset ImportTime { get; init; }
 
-    [JsonPropertyName("lastUsed")]
     public required DateTimeOffset LastUsed { get; init; }
 
-    [JsonPropertyName("size")]
     public long Size { get; init; }
 }
 
 public sealed record LayerRecord
 {
-    [JsonPropertyName("blob")]
     public required Digest Blob { get; init; }
 
-    [JsonPropertyName("diffId")]
     public required Digest DiffId { get; init; }
 
-    [JsonPropertyName("mediaType")]
     public required string MediaType { get; init; }
 
-    [JsonPropertyName("size")]
     public long Size { get; init; }
 }
 
-[JsonSourceGenerationOptions(WriteIndented = true)]
-[JsonSerializable(typeof(ImageRecord))]
-internal sealed partial class StoreJsonContext : JsonSerializerContext
+/// <summary>
+/// records/HEX.json, read and written by hand: `run` reads every record to find its image, and
+/// JsonSerializer's first use would cost more than the rest of that lookup (see <see cref="JsonFields"/>).
+/// </summary>
+internal static class ImageRecordJson
 {
+    public static ImageRecord Parse(ReadOnlySpan<byte> json)
+    {
+        Digest? manifest = null, config = null, index = null;
+        string mediaType = MediaTypes.OciManifest, platform = string.Empty;
+        IReadOnlyList<string>? names = null;
+        IReadOnlyList<LayerRecord>? layers = null;
+        DateTimeOffset? imported = null, lastUsed = null;
+        long size = 0;
+        JsonFields.ReadDocument(json, (string name, ref Utf8JsonReader reader) =>
+        {
+            switch (name)
+            {
+                case "manifestDigest": manifest = JsonFields.Digest(ref reader); break;
+                case "manifestMediaType": mediaType = JsonFields.RequiredString(ref reader); break;
+                case "indexDigest": index = reader.TokenType == JsonTokenType.Null ? null : JsonFields.Digest(ref reader); break;
+                case "configDigest": config = JsonFields.Digest(ref reader); break;
+                case "names": names = JsonFields.Strings(ref reader); break;
+                case "layers": layers = JsonFields.List(ref reader, ParseLayer); break;
+                case "platform": platform = JsonFields.String(ref reader) ?? string.Empty; break;
+                case "importTime": imported = JsonFields.Time(ref reader); break;
+                case "lastUsed": lastUsed = JsonFields.Time(ref reader); break;
+                case "size": size = JsonFields.Int64(ref reader); break;
+                default: JsonFields.Skip(ref reader); break;
+            }
+        });
+        return new ImageRecord
+        {
+            ManifestDigest = manifest ?? throw Missing("manifestDigest"),
+            ManifestMediaType = mediaType,
+            IndexDigest = index,
+            ConfigDigest = config ?? throw Missing("configDigest"),
+            Names = names ?? throw Missing("names"),
+            Layers = layers ?? throw Missing("layers"),
+            Platform = platform,
+            ImportTime = imported ?? throw Missing("importTime"),
+            LastUsed = lastUsed ?? throw Missing("lastUsed"),
+            Size = size,
+        };
+    }
+
+    public static void Write(Stream stream, ImageRecord record) => JsonFields.WriteDocument(stream, writer =>
+    {
+        writer.WriteString("manifestDigest", record.ManifestDigest.ToString());
+        writer.WriteString("manifestMediaType", record.ManifestMediaType);
+        if (record.IndexDigest is { } index)
+        {
+            writer.WriteString("indexDigest", index.ToString());
+        }
+
+        writer.WriteString("configDigest", record.ConfigDigest.ToString());
+        JsonFields.WriteStrings(writer, "names", record.Names);
+        writer.WriteStartArray("layers");
+        foreach (var layer in record.Layers)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("blob", layer.Blob.ToString());
+            writer.WriteString("diffId", layer.DiffId.ToString());
+            writer.WriteString("mediaType", layer.MediaType);
+            writer.WriteNumber("size", layer.Size);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteString("platform", record.Platform);
+        JsonFields.WriteTime(writer, "importTime", record.ImportTime);
+        JsonFields.WriteTime(writer, "lastUsed", record.LastUsed);
+        writer.WriteNumber("size", record.Size);
+    });
+
+    private static LayerRecord ParseLayer(ref Utf8JsonReader reader)
+    {
+        Digest? blob = null, diffId = null;
+        string? mediaType = null;
+        long size = 0;
+        JsonFields.ReadObject(ref reader, (string name, ref Utf8JsonReader value) =>
+        {
+            switch (name)
+            {
+                case "blob": blob = JsonFields.Digest(ref value); break;
+                case "diffId": diffId = JsonFields.Digest(ref value); break;
+                case "mediaType": mediaType = JsonFields.RequiredString(ref value); break;
+                case "size": size = JsonFields.Int64(ref value); break;
+                default: JsonFields.Skip(ref value); break;
+            }
+        });
+        return new LayerRecord
+        {
+            Blob = blob ?? throw Missing("layers[].blob"),
+            DiffId = diffId ?? throw Missing("layers[].diffId"),
+            MediaType = mediaType ?? throw Missing("layers[].mediaType"),
+            Size = size,
+        };
+    }
+
+    private static JsonException Missing(string property) => new($"required property \"{property}\" is missing");
 }

@@ -67,6 +67,14 @@ public sealed class ImageStore
 
     public bool HasLayer(Digest diffId) => Directory.Exists(LayerPath(diffId));
 
+    /// <summary>
+    /// Reads a blob for a pod's start: no re-hash. The store names only content verified before its rename
+    /// (the invariant above) in a root-only directory, and hashing here would load OpenSSL on every run,
+    /// a cost twice the rest of the store's part of `run`. <see cref="ReadBlob"/> re-verifies.
+    /// </summary>
+    public byte[] ReadStoredBlob(Digest digest) => File.ReadAllBytes(BlobPath(digest));
+
+    /// <summary>Reads a blob and checks it against its digest again (export, cat-manifest: content leaving the store).</summary>
     public byte[] ReadBlob(Digest digest)
     {
         var bytes = File.ReadAllBytes(BlobPath(digest));
@@ -138,7 +146,7 @@ public sealed class ImageStore
         var path = temp.NewFilePath();
         using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
         {
-            JsonSerializer.Serialize(file, record, StoreJsonContext.Default.ImageRecord);
+            ImageRecordJson.Write(file, record);
             file.Flush(flushToDisk: true);
         }
 
@@ -199,7 +207,7 @@ public sealed class ImageStore
     /// <summary>An image as the fly stage needs it. Throws if any layer is missing (a damaged store).</summary>
     public StoredImage Load(ImageRecord record)
     {
-        var config = ManifestResolver.Parse(ReadBlob(record.ConfigDigest), OciJsonContext.Default.ImageConfiguration, ImageReference.Parse(record.Names.Count > 0 ? record.Names[0] : "unnamed"), "image config");
+        var config = ManifestResolver.ParseConfig(ReadStoredBlob(record.ConfigDigest), $"image {record.ManifestDigest}");
         var layers = record.Layers.Select(l => LayerPath(l.DiffId)).ToList();
         foreach (var layer in layers)
         {
@@ -222,12 +230,20 @@ public sealed class ImageStore
         };
     }
 
-    /// <summary>Records a use (rkt's "last used" column, and what image gc's grace period measures).</summary>
+    /// <summary>
+    /// Records a use (rkt's "last used" column, and what image gc's grace period measures) as the record
+    /// file's mtime: one utimensat instead of rewriting and fsyncing the record on every pod start. A use
+    /// lost to a crash only makes the image look older to gc, never breaks the record.
+    /// </summary>
     public void Touch(Digest manifestDigest)
     {
-        if (FindRecord(manifestDigest) is { } record)
+        try
         {
-            WriteRecord(record with { LastUsed = DateTimeOffset.UtcNow });
+            File.SetLastWriteTimeUtc(RecordPath(manifestDigest), DateTime.UtcNow);
+        }
+        catch (FileNotFoundException)
+        {
+            // removed meanwhile: nothing to record
         }
     }
 
@@ -366,8 +382,12 @@ public sealed class ImageStore
     {
         try
         {
-            using var file = File.OpenRead(path);
-            return JsonSerializer.Deserialize(file, StoreJsonContext.Default.ImageRecord);
+            using var file = File.OpenHandle(path);
+            var bytes = new byte[RandomAccess.GetLength(file)];
+            var read = RandomAccess.Read(file, bytes, 0);
+            var record = ImageRecordJson.Parse(bytes.AsSpan(0, read));
+            var touched = new DateTimeOffset(File.GetLastWriteTimeUtc(file), TimeSpan.Zero);
+            return touched > record.LastUsed ? record with { LastUsed = touched } : record;
         }
         catch (FileNotFoundException)
         {
