@@ -42,7 +42,30 @@ public sealed class FlannelEngineContainer : EngineContainer
           done </proc/self/mountinfo
         } >/run/flannel/probe-report.tmp
         busybox mv /run/flannel/probe-report.tmp /run/flannel/probe-report
-        exec sleep 1000
+        exec /opt/bin/sd-ready /bin/sleep 1000
+        """;
+
+    // READY=1 to $NOTIFY_SOCKET from the main process itself (NotifyAccess=main), then exec the rest:
+    // busybox has no sd_notify. Built static, for an image without libc.
+    private const string ReadyNotifier = """
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/socket.h>
+        #include <sys/un.h>
+        #include <unistd.h>
+
+        int main(int argc, char **argv) {
+            const char *path = getenv("NOTIFY_SOCKET");
+            if (path == NULL || argc < 2) return 2;
+            struct sockaddr_un address = { .sun_family = AF_UNIX };
+            strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+            int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            static const char ready[] = "READY=1";
+            if (fd < 0 || sendto(fd, ready, sizeof ready - 1, 0, (struct sockaddr *)&address, sizeof address) < 0) return 1;
+            close(fd);
+            execv(argv[1], argv + 1);
+            return 127;
+        }
         """;
 
     public FlannelEngineContainer()
@@ -50,19 +73,22 @@ public sealed class FlannelEngineContainer : EngineContainer
         try
         {
             using var layout = new TempDirectory("flannel-probe-image");
+            File.WriteAllText(layout.Combine("sd-ready.c"), ReadyNotifier);
+            ProgramRunner.Shell($"gcc -static -Os -o '{layout.Combine("sd-ready")}' '{layout.Combine("sd-ready.c")}'");
             var probe = new TarBuilder()
                 .Directory("opt/").Directory("opt/bin/")
+                .HostFile("opt/bin/sd-ready", layout.Combine("sd-ready"), (UnixFileMode)0b111_101_101)
                 .File("opt/bin/flanneld", Probe, (UnixFileMode)0b111_101_101)
                 .File("opt/bin/flanneld-probe", Probe, (UnixFileMode)0b111_101_101)
                 .Directory("run/").Directory("run/flannel/")
                 .Build();
-            new OciLayoutBuilder(layout.Path).AddImage(
+            new OciLayoutBuilder(layout.Combine("layout")).AddImage(
                 [TestImages.BusyboxLayer(), probe],
                 LayerCompression.Gzip,
                 Platform.Host,
                 new ContainerConfig { Entrypoint = ["/opt/bin/flanneld"], Env = ["PATH=/bin"] },
                 tag: ImageTag);
-            PushAsQuayImage($"oci:{layout.Path}:{ImageTag}", $"coreos/flannel:{ImageTag}");
+            PushAsQuayImage($"oci:{layout.Combine("layout")}:{ImageTag}", $"coreos/flannel:{ImageTag}");
             Container.Shell("""
                 mkdir -p /etc/ssl/certs /usr/share/ca-certificates /etc/ssl/etcd
                 [ -e /etc/hosts ] || printf '127.0.0.1 localhost\n' > /etc/hosts
@@ -79,8 +105,9 @@ public sealed class FlannelEngineContainer : EngineContainer
 }
 
 /// <summary>
-/// flannel-wrapper under a real systemd, in CoreOS's flanneld.service pattern, with the probe image in
-/// flannel's place: its variables (FLANNEL_IMAGE_TAG/URL/ARGS and the deprecated FLANNEL_VER/FLANNEL_IMG,
+/// flannel-wrapper under a real systemd, in CoreOS's flanneld.service pattern (Type=notify: the probe
+/// says READY=1 through the socket the wrapper binds in, after writing its report), with the probe image
+/// in flannel's place: its variables (FLANNEL_IMAGE_TAG/URL/ARGS and the deprecated FLANNEL_VER/FLANNEL_IMG,
 /// ETCD_SSL_DIR, FLANNEL_OPTS, the options.env EnvironmentFile through --inherit-env), its volumes and
 /// their access, --net=host and the notify socket, all as the app sees them.
 /// </summary>
@@ -101,16 +128,15 @@ public sealed class FlannelWrapperUnderSystemdTests : IClassFixture<FlannelEngin
 
     private SystemdContainer Container => _host.Container;
 
-    // The probe cannot send READY=1 (busybox has no sd_notify), so the unit is Type=simple with
-    // NotifyAccess=main: systemd still hands it NOTIFY_SOCKET, as Type=notify does. etcd-wrapper's test
-    // covers READY=1 through the same socket.
+    // CoreOS's flanneld.service; TimeoutStartSec is 60 s instead of 300, and no Restart=always, so a
+    // probe that never says READY=1 fails the start here instead of being restarted.
     private static string UnitText(string environment) => $"""
         [Unit]
         Description=flannel (probe image)
 
         [Service]
-        Type=simple
-        NotifyAccess=main
+        Type=notify
+        TimeoutStartSec=60
         {environment}
         Environment="RKT_RUN_ARGS=--uuid-file-save={UuidFile}"
         EnvironmentFile=-/run/flannel/options.env
@@ -199,26 +225,17 @@ public sealed class FlannelWrapperUnderSystemdTests : IClassFixture<FlannelEngin
         StopAndCheckNothingLeft(mountPointsBefore);
     }
 
+    /// <summary>Starts the unit; Type=notify, so it is active and the probe's report is there when start returns.</summary>
     private string StartAndReadReport(string cursor)
     {
         var start = Container.Systemctl("start", Unit);
         Assert.True(start.ExitCode == 0, $"{start}\n{Container.Journal(Unit, cursor)}");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (Container.Exec("test", "-e", FlannelEngineContainer.ProbeReport).ExitCode != 0)
-        {
-            var state = Container.Systemctl("is-active", Unit).StandardOutput.Trim();
-            if (state is "failed" or "inactive" || DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"{Unit} is {state} and the probe wrote no report\n{Container.Journal(Unit, cursor)}");
-            }
-
-            Thread.Sleep(100);
-        }
-
+        Assert.Equal("active", Container.Systemctl("is-active", Unit).StandardOutput.Trim());
         var report = Container.Shell($"cat {FlannelEngineContainer.ProbeReport}");
 
         // The probe is the unit's main process (exec'd in the wrapper's place), and this is its report.
         Assert.Equal($"pid={_host.MainPid(Unit)}", report.Split('\n')[0]);
+        Assert.Equal("sleep\n", Container.Exec("cat", $"/proc/{_host.MainPid(Unit)}/comm").StandardOutput);
         return report;
     }
 
