@@ -187,7 +187,7 @@ public sealed class FlannelWrapperUnderSystemdTests : IClassFixture<FlannelEngin
 
         var journal = Container.WaitForJournal(Unit, "+ /usr/bin/rkt run ", cursor);
         Assert.Contains(
-            $"--net=host --volume coreos-run-flannel,kind=host,source=/run/flannel,readOnly=false",
+            "--net=host --volume coreos-run-flannel,kind=host,source=/run/flannel,readOnly=false",
             journal,
             StringComparison.Ordinal);
         Assert.Contains(
