@@ -11,7 +11,7 @@ export DOTNET_NOLOGO := 1
 
 # Debian packages the tests, the demo and the benchmarks use (installed idempotently).
 DEBS := docker-registry skopeo umoci busybox-static apache2-utils curl zstd attr hyperfine runc podman \
-        etcd-server systemd-container debootstrap gnupg jq iproute2 procps util-linux gcc time python3
+        etcd-server systemd-container debootstrap gnupg jq iproute2 procps util-linux gcc libc6-dev time python3
 
 MULTICALL := rkt kubelet-wrapper etcd-wrapper flannel-wrapper
 

@@ -14,6 +14,9 @@ public static class TestImages
     public const string Zstd = "zstd";
     public const string Uncompressed = "uncompressed";
 
+    // Built once per test run: two test classes pack etcd (about 25 MB).
+    private static readonly Lazy<byte[]> EtcdLayerBytes = new(BuildEtcdLayer, LazyThreadSafetyMode.ExecutionAndPublication);
+
     private static readonly Lazy<string> LayoutDirectory = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
 
     public static string Layout => LayoutDirectory.Value;
@@ -38,6 +41,38 @@ public static class TestImages
             .Directory("tmp/", (UnixFileMode)0b1_111_111_111)
             .Directory("root/", (UnixFileMode)0b111_000_000)
             .Build();
+    }
+
+    /// <summary>/usr/bin/etcd with the shared libraries ldd names (the test image has no libc of its own).</summary>
+    public static byte[] EtcdLayer() => EtcdLayerBytes.Value;
+
+    private static byte[] BuildEtcdLayer()
+    {
+        var tar = new TarBuilder().Directory("usr/").Directory("usr/bin/").HostFile("usr/bin/etcd", "/usr/bin/etcd", (UnixFileMode)0b111_101_101);
+        var directories = new HashSet<string>(StringComparer.Ordinal) { "usr/", "usr/bin/" };
+        foreach (var line in ProgramRunner.Shell("ldd /usr/bin/etcd").Split('\n'))
+        {
+            var path = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(p => p.StartsWith('/'));
+            if (path is null)
+            {
+                continue;
+            }
+
+            var relative = path.TrimStart('/');
+            var parts = relative.Split('/');
+            for (var i = 1; i < parts.Length; i++)
+            {
+                var dir = string.Join('/', parts[..i]) + "/";
+                if (directories.Add(dir))
+                {
+                    tar.Directory(dir);
+                }
+            }
+
+            tar.HostFile(relative, path, (UnixFileMode)0b111_101_101);
+        }
+
+        return tar.Directory("var/").Directory("var/lib/").Directory("var/lib/etcd/", (UnixFileMode)0b111_000_000).Build();
     }
 
     /// <summary>A second and third layer with every entry kind and both whiteout forms.</summary>

@@ -23,7 +23,7 @@ public sealed class EtcdHostAgentTests : IDisposable
     public async Task AKeyWrittenBeforeKillNineSurvivesAFreshRun()
     {
         var layout = _work.Combine("layout");
-        new OciLayoutBuilder(layout).AddImage([TestImages.BusyboxLayer(), EtcdLayer()], LayerCompression.Gzip, Platform.Host, tag: "etcd");
+        new OciLayoutBuilder(layout).AddImage([TestImages.BusyboxLayer(), TestImages.EtcdLayer()], LayerCompression.Gzip, Platform.Host, tag: "etcd");
         var state = _work.Combine("state");
         var fetch = KubeflyProcess.Run(["--dir", state, "fetch", "--quiet", $"oci:{layout}:etcd"]);
         Assert.True(fetch.ExitCode == 0, fetch.ToString());
@@ -63,36 +63,6 @@ public sealed class EtcdHostAgentTests : IDisposable
             await second.WaitForExitAsync();
             KubeflyProcess.Run(["--dir", state, "gc", "--grace-period=0s"]);
         }
-    }
-
-    /// <summary>/usr/bin/etcd with the shared libraries ldd names (the test image has no libc of its own).</summary>
-    private static byte[] EtcdLayer()
-    {
-        var tar = new TarBuilder().Directory("usr/").Directory("usr/bin/").HostFile("usr/bin/etcd", "/usr/bin/etcd", (UnixFileMode)0b111_101_101);
-        var directories = new HashSet<string>(StringComparer.Ordinal) { "usr/", "usr/bin/" };
-        foreach (var line in ProgramRunner.Shell("ldd /usr/bin/etcd").Split('\n'))
-        {
-            var path = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(p => p.StartsWith('/'));
-            if (path is null)
-            {
-                continue;
-            }
-
-            var relative = path.TrimStart('/');
-            var parts = relative.Split('/');
-            for (var i = 1; i < parts.Length; i++)
-            {
-                var dir = string.Join('/', parts[..i]) + "/";
-                if (directories.Add(dir))
-                {
-                    tar.Directory(dir);
-                }
-            }
-
-            tar.HostFile(relative, path, (UnixFileMode)0b111_101_101);
-        }
-
-        return tar.Directory("var/").Directory("var/lib/").Directory("var/lib/etcd/", (UnixFileMode)0b111_000_000).Build();
     }
 
     private static Process StartEtcd(string state, string layout, string data, int client, int peer)

@@ -10,7 +10,7 @@ namespace Kubefly.Tests.Integration.Wrappers;
 [Trait("Category", "Integration")]
 public sealed class SeedUnitsUnderSystemdTests : IClassFixture<WrapperContainer>
 {
-    private const string Unit = "kubelet.service";
+    private const string Unit = SeedUnits.Name;
     private const string Flags = "--api-servers=http://127.0.0.1:8080 --pod-manifest-path=/etc/kubernetes/manifests";
 
     // bookworm minbase has no /etc/ssl/certs, /usr/share/ca-certificates or /lib/modules: those system
@@ -57,16 +57,7 @@ public sealed class SeedUnitsUnderSystemdTests : IClassFixture<WrapperContainer>
     [Fact]
     public void Seed_example_unit()
     {
-        var run = StartAndRecord($"""
-            [Service]
-            Environment=KUBELET_IMAGE_TAG=v1.5.4_coreos.0
-            Environment="RKT_RUN_ARGS=--uuid-file-save=/var/run/kubelet-pod.uuid"
-            ExecStartPre=-/usr/bin/rkt rm --uuid-file=/var/run/kubelet-pod.uuid
-            ExecStart=/usr/lib/coreos/kubelet-wrapper \
-              --api-servers=http://127.0.0.1:8080 \
-              --pod-manifest-path=/etc/kubernetes/manifests
-            ExecStop=-/usr/bin/rkt stop --uuid-file=/var/run/kubelet-pod.uuid
-            """);
+        var run = StartAndRecord(SeedUnits.Basic);
 
         Assert.Equal((string[])["run", "--uuid-file-save=/var/run/kubelet-pod.uuid", "--insecure-options=image", .. SystemArgsInContainer], run.Arguments);
         Assert.Equal(["rm", "--uuid-file=/var/run/kubelet-pod.uuid"], _host.Calls()[0].Arguments);
@@ -94,22 +85,9 @@ public sealed class SeedUnitsUnderSystemdTests : IClassFixture<WrapperContainer>
     }
 
     [Fact]
-    public void Seed_host_dns_unit_with_its_literal_other_flags_line()
+    public void Seed_host_dns_unit()
     {
-        // "...other flags..." is in the seed as written; systemd ignores the line (no '=').
-        var run = StartAndRecord($"""
-            [Service]
-            Environment=KUBELET_IMAGE_TAG=v1.5.4_coreos.0
-            Environment="RKT_RUN_ARGS=--volume=resolv,kind=host,source=/etc/resolv.conf \
-              --mount volume=resolv,target=/etc/resolv.conf \
-              --uuid-file-save=/var/run/kubelet-pod.uuid"
-            ExecStartPre=-/usr/bin/rkt rm --uuid-file=/var/run/kubelet-pod.uuid
-            ExecStart=/usr/lib/coreos/kubelet-wrapper \
-              --api-servers=http://127.0.0.1:8080 \
-              --pod-manifest-path=/etc/kubernetes/manifests
-              ...other flags...
-            ExecStop=-/usr/bin/rkt stop --uuid-file=/var/run/kubelet-pod.uuid
-            """);
+        var run = StartAndRecord(SeedUnits.HostDns);
 
         Assert.Equal(
             (string[])
@@ -123,19 +101,7 @@ public sealed class SeedUnitsUnderSystemdTests : IClassFixture<WrapperContainer>
     [Fact]
     public void Seed_iscsi_unit()
     {
-        var run = StartAndRecord($"""
-            [Service]
-            Environment=KUBELET_IMAGE_TAG=v1.5.4_coreos.0
-            Environment="RKT_RUN_ARGS=--volume iscsiadm,kind=host,source=/usr/sbin/iscsiadm \
-              --mount volume=iscsiadm,target=/usr/sbin/iscsiadm \
-              --uuid-file-save=/var/run/kubelet-pod.uuid"
-            ExecStartPre=-/usr/bin/rkt rm --uuid-file=/var/run/kubelet-pod.uuid
-            ExecStart=/usr/lib/coreos/kubelet-wrapper \
-              --api-servers=http://127.0.0.1:8080 \
-              --pod-manifest-path=/etc/kubernetes/manifests
-              ...other flags...
-            ExecStop=-/usr/bin/rkt stop --uuid-file=/var/run/kubelet-pod.uuid
-            """);
+        var run = StartAndRecord(SeedUnits.Iscsi);
 
         Assert.Equal(
             (string[])
@@ -149,19 +115,7 @@ public sealed class SeedUnitsUnderSystemdTests : IClassFixture<WrapperContainer>
     [Fact]
     public void Seed_rbd_unit_completed_with_the_example_exec_lines()
     {
-        // The seed elides the rest of this unit ("..."); it is completed with the first example's lines.
-        var run = StartAndRecord($"""
-            [Service]
-            Environment=KUBELET_IMAGE_TAG=v1.5.4_coreos.0
-            Environment="RKT_RUN_ARGS=--volume modprobe,kind=host,source=/usr/sbin/modprobe \
-              --mount volume=modprobe,target=/usr/sbin/modprobe \
-              --volume lib-modules,kind=host,source=/lib/modules \
-              --mount volume=lib-modules,target=/lib/modules \
-              --uuid-file-save=/var/run/kubelet-pod.uuid"
-            ExecStartPre=-/usr/bin/rkt rm --uuid-file=/var/run/kubelet-pod.uuid
-            ExecStart=/usr/lib/coreos/kubelet-wrapper {Flags}
-            ExecStop=-/usr/bin/rkt stop --uuid-file=/var/run/kubelet-pod.uuid
-            """);
+        var run = StartAndRecord(SeedUnits.Rbd);
 
         Assert.Equal(
             (string[])
@@ -176,13 +130,7 @@ public sealed class SeedUnitsUnderSystemdTests : IClassFixture<WrapperContainer>
     [Fact]
     public void Seed_manual_deployment_from_opt_bin()
     {
-        var run = StartAndRecord($"""
-            [Service]
-            Environment=KUBELET_IMAGE_TAG=v1.5.4_coreos.0
-            ExecStart=/opt/bin/kubelet-wrapper \
-              --api-servers=http://127.0.0.1:8080 \
-              --pod-manifest-path=/etc/kubernetes/manifests
-            """);
+        var run = StartAndRecord(SeedUnits.ManualOptBin);
 
         Assert.Equal((string[])["run", "--insecure-options=image", .. SystemArgsInContainer], run.Arguments);
     }

@@ -1,33 +1,76 @@
 using Kubefly.Tests.Infrastructure;
-using Kubefly.Tests.Infrastructure.Registry;
 using Kubefly.Tests.Infrastructure.Systemd;
 
 namespace Kubefly.Tests.Integration.Wrappers;
 
-/// <summary>The container of <see cref="SeedUnitsWithTheEngineTests"/>: /usr/bin/rkt is kubefly.</summary>
-public sealed class EngineContainer : WrapperContainer
+/// <summary>
+/// The container of <see cref="SeedUnitsWithTheEngineTests"/>: kubefly's engine, the demo stand-in
+/// kubelet (scripts/build-demo-image) served as quay.io/coreos/hyperkube:v1.5.4_coreos.0, and the host
+/// files a real node has and the seed's units mount or the wrapper uses (created here as plain files and
+/// directories: the minbase rootfs has no CA certificates, kernel modules, /etc/hosts, iscsiadm or modprobe).
+/// </summary>
+public sealed class KubeletEngineContainer : EngineContainer
 {
-    public EngineContainer()
-        : base(realEngine: true)
+    public KubeletEngineContainer()
     {
+        try
+        {
+            using var layout = new TempDirectory("demo-image");
+            ProgramRunner.Shell($"'{Path.Combine(RepositoryRoot(), "scripts", "build-demo-image")}' '{layout.Path}/layout' >/dev/null");
+            PushAsQuayImage($"oci:{layout.Path}/layout:{SeedUnits.ImageTag}", $"coreos/hyperkube:{SeedUnits.ImageTag}");
+            Container.Shell("""
+                mkdir -p /etc/ssl/certs /usr/share/ca-certificates/mozilla "/lib/modules/$(uname -r)/kernel"
+                [ -e /etc/hosts ] || printf '127.0.0.1 localhost\n' > /etc/hosts
+                echo 'a CA bundle' > /etc/ssl/certs/ca-certificates.crt
+                echo 'a CA' > /usr/share/ca-certificates/mozilla/a-ca.crt
+                : > "/lib/modules/$(uname -r)/modules.dep"
+                printf '#!/bin/sh\necho "iscsiadm (host stand-in)"\n' > /usr/sbin/iscsiadm
+                printf '#!/bin/sh\necho "modprobe (host stand-in)"\n' > /usr/sbin/modprobe
+                chmod 0755 /usr/sbin/iscsiadm /usr/sbin/modprobe
+                """);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 }
 
 /// <summary>
-/// The seed's units end to end: real systemd, kubefly as kubelet-wrapper handing off in-process to
-/// kubefly's own engine (run, fly stage, image store), the demo image (scripts/build-demo-image)
-/// served by the Debian docker-registry on 127.0.0.1. Written before the engine landed: main enables
-/// them after merging the pods, fly and image branches by deleting the Skip.
+/// The seed's units, verbatim, end to end: real systemd, kubefly as /usr/lib/coreos/kubelet-wrapper (and
+/// /opt/bin/kubelet-wrapper) and /usr/bin/rkt, pulling quay.io/coreos/hyperkube:v1.5.4_coreos.0 from the
+/// loopback mirror and exec'ing the demo's stand-in kubelet, which checks from inside every volume it
+/// sees (access, and which host file it is) and reports on the /var/lib/kubelet host volume. Each unit
+/// is started, checked, stopped, started again and stopped.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
+public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineContainer>
 {
-    private const string Unit = "kubelet.service";
-    private const string Tag = "v1.5.4_coreos.0";
+    private const string Unit = SeedUnits.Name;
+    private const string Report = "/var/lib/kubelet/standin-report";
 
-    private readonly EngineContainer _host;
+    /// <summary>kubelet-wrapper's system volumes (spec/wrappers.md): host source, target, read-only.</summary>
+    private static readonly Volume[] SystemVolumes =
+    [
+        new("/etc/kubernetes", "/etc/kubernetes", ReadOnly: false),
+        new("/etc/ssl/certs", "/etc/ssl/certs", ReadOnly: true),
+        new("/usr/share/ca-certificates", "/usr/share/ca-certificates", ReadOnly: true),
+        new("/var/lib/docker", "/var/lib/docker", ReadOnly: false),
+        new("/var/lib/kubelet", "/var/lib/kubelet", ReadOnly: false),
+        new("/var/log", "/var/log", ReadOnly: false),
+        new("/usr/lib/os-release", "/etc/os-release", ReadOnly: true),
+        new("/run", "/run", ReadOnly: false),
+        new("/lib/modules", "/lib/modules", ReadOnly: true),
+        new("/etc/machine-id", "/etc/machine-id", ReadOnly: true),
 
-    public SeedUnitsWithTheEngineTests(EngineContainer host)
+        // Not a volume: --hosts-entry host, which fly stage1 served by binding the host's file read-only.
+        new("/etc/hosts", "/etc/hosts", ReadOnly: true),
+    ];
+
+    private readonly KubeletEngineContainer _host;
+
+    public SeedUnitsWithTheEngineTests(KubeletEngineContainer host)
     {
         _host = host;
         _host.Reset(Unit);
@@ -36,77 +79,165 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
     private SystemdContainer Container => _host.Container;
 
     [Fact]
-    public void Seed_unit_runs_the_stand_in_kubelet_as_the_units_main_process()
+    public void Seed_example_unit() => Drive(SeedUnits.Basic, userVolumes: []);
+
+    [Fact]
+    public void Seed_host_dns_unit() => Drive(SeedUnits.HostDns, userVolumes: [new("/etc/resolv.conf", "/etc/resolv.conf", ReadOnly: false)]);
+
+    [Fact]
+    public void Seed_iscsi_unit() => Drive(SeedUnits.Iscsi, userVolumes: [new("/usr/sbin/iscsiadm", "/usr/sbin/iscsiadm", ReadOnly: false)]);
+
+    [Fact]
+    public void Seed_rbd_unit()
     {
-        using var registry = DockerRegistryServer.StartPlain();
-        var image = PushDemoImage(registry);
+        // The user's lib-modules (rw) and the system's coreos-lib-modules (ro) share a target: the later
+        // --mount, the system one, is what the kubelet sees, as under rkt.
+        Drive(SeedUnits.Rbd, userVolumes: [new("/usr/sbin/modprobe", "/usr/sbin/modprobe", ReadOnly: false), new("/lib/modules", "/lib/modules", ReadOnly: false)]);
+    }
 
-        _host.InstallUnit(Unit, $"""
-            [Service]
-            Environment=KUBELET_IMAGE_TAG={Tag}
-            Environment=KUBELET_IMAGE_URL=docker://{image}
-            Environment="RKT_RUN_ARGS=--insecure-options=image,http \
-              --uuid-file-save=/var/run/kubelet-pod.uuid"
-            ExecStartPre=-/usr/bin/rkt rm --uuid-file=/var/run/kubelet-pod.uuid
-            ExecStart=/usr/lib/coreos/kubelet-wrapper \
-              --api-servers=http://127.0.0.1:8080 \
-              --pod-manifest-path=/etc/kubernetes/manifests \
-              --standin-report=/var/lib/kubelet/standin-report \
-              --standin-mount=/var/lib/kubelet/standin-tmpfs
-            ExecStop=-/usr/bin/rkt stop --uuid-file=/var/run/kubelet-pod.uuid
-            """);
-        var start = Container.Systemctl("start", Unit);
-        Assert.True(start.ExitCode == 0, $"{start}\n{_host.Journal(Unit)}");
+    [Fact]
+    public void Seed_manual_deployment_from_opt_bin() => Drive(SeedUnits.ManualOptBin, userVolumes: [], savesUuid: false);
 
-        // The container shares the host's network: the stand-in's health endpoint answers here.
-        Assert.Equal("ok", WaitForHealthz());
-
-        // kubelet-wrapper -> kubefly run (in-process) -> exec: systemd's main PID is the app itself.
-        var mainPid = _host.MainPid(Unit);
-        Assert.Equal("busybox\n", Container.Exec("cat", $"/proc/{mainPid}/comm").StandardOutput);
-
-        var report = Container.Shell("cat /var/lib/kubelet/standin-report");
-        Assert.Contains("flag=--api-servers=http://127.0.0.1:8080", report, StringComparison.Ordinal);
-        Assert.Contains(" /var/lib/kubelet ", report, StringComparison.Ordinal);
-        Assert.Contains(" /etc/kubernetes ", report, StringComparison.Ordinal);
-
-        // rshared: the tmpfs the app mounted under /var/lib/kubelet reached the (container's) host.
-        Assert.Contains(" /var/lib/kubelet/standin-tmpfs ", Container.Shell("cat /proc/1/mountinfo"), StringComparison.Ordinal);
-
-        var uuid = Container.Shell("cat /var/run/kubelet-pod.uuid");
-        Assert.Equal(0, Container.Systemctl("stop", Unit).ExitCode);
-        Assert.Equal("inactive", Container.Systemctl("is-active", Unit).StandardOutput.Trim());
-
-        // The next start removes the exited pod through ExecStartPre before running a new one.
+    [Fact]
+    public void A_mount_the_kubelet_makes_under_var_lib_kubelet_reaches_the_host()
+    {
+        // The seed's first unit with one more kubelet flag: the stand-in mounts a tmpfs there.
+        _host.InstallUnit(Unit, SeedUnits.Basic.Replace(
+            "--pod-manifest-path=/etc/kubernetes/manifests",
+            "--pod-manifest-path=/etc/kubernetes/manifests --standin-mount=/var/lib/kubelet/standin-tmpfs",
+            StringComparison.Ordinal));
+        var cursor = Container.JournalCursor();
         Assert.Equal(0, Container.Systemctl("start", Unit).ExitCode);
-        Assert.Equal("ok", WaitForHealthz());
-        Assert.Contains($"\"{uuid}\"", _host.WaitForJournal(Unit, $"\"{uuid}\""), StringComparison.Ordinal);
-        Assert.NotEqual(uuid, Container.Shell("cat /var/run/kubelet-pod.uuid"));
-        Assert.Equal(0, Container.Systemctl("stop", Unit).ExitCode);
+        try
+        {
+            Assert.Equal("ok", WaitForHealthz(cursor));
+            Assert.Contains(" /var/lib/kubelet/standin-tmpfs ", Container.Shell("cat /proc/1/mountinfo"), StringComparison.Ordinal);
+            Assert.Equal("standin\n", Container.Shell("cat /var/lib/kubelet/standin-tmpfs/made-by-standin"));
+        }
+        finally
+        {
+            Container.Systemctl("stop", Unit);
+
+            // It stays on the host after the kubelet is gone, as pod volumes did under rkt: unmount it here.
+            Container.Exec("umount", "/var/lib/kubelet/standin-tmpfs");
+        }
     }
 
     [Fact]
     public void A_user_volume_named_like_a_system_volume_is_rkts_duplicate_volume_error()
     {
-        using var registry = DockerRegistryServer.StartPlain();
-        var image = PushDemoImage(registry);
-
-        _host.InstallUnit(Unit, $"""
+        _host.InstallUnit(Unit, """
             [Service]
-            Environment=KUBELET_IMAGE=docker://{image}:{Tag}
-            Environment="RKT_RUN_ARGS=--insecure-options=image,http --volume coreos-var-log,kind=host,source=/var/log"
+            Environment=KUBELET_IMAGE_TAG=v1.5.4_coreos.0
+            Environment="RKT_RUN_ARGS=--volume coreos-var-log,kind=host,source=/var/log"
             ExecStart=/usr/lib/coreos/kubelet-wrapper --anonymous-auth=false --authorization-mode=Webhook --read-only-port=0
             """);
+        var cursor = Container.JournalCursor();
+        var podsBefore = Container.Shell("ls /var/lib/kubefly/pods 2>/dev/null || true");
         Container.Systemctl("start", Unit);
 
         Assert.Equal("failed", _host.WaitForState(Unit, "failed"));
-        Assert.Contains("coreos-var-log", _host.WaitForJournal(Unit, "duplicate"), StringComparison.Ordinal);
+        Assert.Contains("coreos-var-log", Container.WaitForJournal(Unit, "duplicate", cursor), StringComparison.Ordinal);
+
         // A duplicate volume is a command-line error, found while parsing the flags: rkt exited 2 for those.
         Assert.Equal("2", Container.Systemctl("show", "-p", "ExecMainStatus", "--value", Unit).StandardOutput.Trim());
+        Assert.Equal(podsBefore, Container.Shell("ls /var/lib/kubefly/pods 2>/dev/null || true"));
     }
 
+    /// <summary>Start, check, stop, start again (the ExecStartPre rm removes the first pod), check, stop.</summary>
+    private void Drive(string unitText, IReadOnlyList<Volume> userVolumes, bool savesUuid = true)
+    {
+        _host.InstallUnit(Unit, unitText);
+        var mountPointsBefore = _host.MountPoints();
+        string? previousUuid = null;
+        for (var round = 1; round <= 2; round++)
+        {
+            var cursor = Container.JournalCursor();
+            var start = Container.Systemctl("start", Unit);
+            Assert.True(start.ExitCode == 0, $"round {round}: {start}\n{Container.Journal(Unit, cursor)}");
+            Assert.Equal("ok", WaitForHealthz(cursor));
+            Assert.Equal("active", Container.Systemctl("is-active", Unit).StandardOutput.Trim());
+
+            // kubelet-wrapper -> kubefly run (in-process) -> exec: systemd's main PID is the stand-in itself.
+            var mainPid = _host.MainPid(Unit);
+            Assert.Equal("busybox\n", Container.Exec("cat", $"/proc/{mainPid}/comm").StandardOutput);
+
+            var report = Container.Shell($"cat {Report}");
+            Assert.Equal($"pid={mainPid}", report.Split('\n')[0]);
+            Assert.Equal(SeedUnits.KubeletFlags, Lines(report, "flag="));
+            CheckVolumes(report, userVolumes);
+
+            var journal = Container.WaitForJournal(Unit, "+ /usr/bin/rkt run ", cursor);
+            Assert.Contains("+ /usr/bin/rkt run ", journal, StringComparison.Ordinal);
+            Assert.Contains("docker://quay.io/coreos/hyperkube:v1.5.4_coreos.0 --exec=/kubelet -- --api-servers=http://127.0.0.1:8080 --pod-manifest-path=/etc/kubernetes/manifests", journal, StringComparison.Ordinal);
+
+            if (savesUuid)
+            {
+                var uuid = Container.Shell($"cat {SeedUnits.UuidFile}").Trim();
+                Assert.True(PodInStore(uuid), $"pod {uuid} is not in the store");
+                if (previousUuid is not null)
+                {
+                    Assert.NotEqual(previousUuid, uuid);
+                    Assert.Contains($"\"{previousUuid}\"", Container.WaitForJournal(Unit, $"\"{previousUuid}\"", cursor), StringComparison.Ordinal);
+                    Assert.False(PodInStore(previousUuid), $"ExecStartPre's rm left pod {previousUuid}");
+                }
+
+                previousUuid = uuid;
+            }
+
+            var stop = Container.Systemctl("stop", Unit);
+            Assert.True(stop.ExitCode == 0, $"round {round}: {stop}\n{Container.Journal(Unit, cursor)}");
+            Assert.Equal("inactive", Container.Systemctl("is-active", Unit).StandardOutput.Trim());
+            Assert.True(Container.Exec("test", "-d", $"/proc/{mainPid}").ExitCode != 0, $"the stand-in (pid {mainPid}) outlived its unit");
+
+            // /var/lib/kubelet stays a shared mount point of the host (made so by the wrapper, on purpose).
+            _host.AssertNoPodMountsLeft(mountPointsBefore, "/var/lib/kubelet");
+        }
+    }
+
+    /// <summary>
+    /// Every system volume whose source this host has, and every user volume, is seen by the stand-in at
+    /// its target, with its access, and is the host's own file (same device and inode). A system volume
+    /// mounted at a user volume's target comes later on the command line and wins.
+    /// </summary>
+    private void CheckVolumes(string report, IReadOnlyList<Volume> userVolumes)
+    {
+        var seen = new Dictionary<string, (string Access, string Id)>(StringComparer.Ordinal);
+        foreach (var line in Lines(report, "volume="))
+        {
+            var fields = line.Split(' ');
+            seen[fields[0]] = (fields[1], fields.Length > 2 ? fields[2] : string.Empty);
+        }
+
+        var expected = new Dictionary<string, Volume>(StringComparer.Ordinal);
+        foreach (var volume in userVolumes)
+        {
+            expected[volume.Target] = volume;
+        }
+
+        foreach (var volume in SystemVolumes)
+        {
+            Assert.True(Container.Exec("test", "-e", volume.Source).ExitCode == 0, $"the test host lacks {volume.Source}");
+            expected[volume.Target] = volume;
+        }
+
+        foreach (var (target, volume) in expected)
+        {
+            Assert.True(seen.TryGetValue(target, out var inside), $"the stand-in does not see {target}:\n{report}");
+            var hostId = Container.Shell($"stat -L -c %d:%i '{volume.Source}'").Trim();
+            Assert.True(hostId == inside.Id, $"{target} inside is {inside.Id}, the host's {volume.Source} is {hostId}");
+            Assert.True(inside.Access == (volume.ReadOnly ? "ro" : "rw"), $"{target} ({volume.Source}) is {inside.Access} inside, expected {(volume.ReadOnly ? "ro" : "rw")}");
+        }
+    }
+
+    /// <summary>Whether the engine's store holds the pod, in any of its state directories (pods/run, pods/exited-garbage, ...).</summary>
+    private bool PodInStore(string uuid) => Container.Exec("/bin/sh", "-c", $"ls -d /var/lib/kubefly/pods/*/{uuid}").ExitCode == 0;
+
+    private static List<string> Lines(string report, string prefix) =>
+        report.Split('\n').Where(line => line.StartsWith(prefix, StringComparison.Ordinal)).Select(line => line[prefix.Length..]).ToList();
+
     /// <summary>The stand-in's /healthz answer; fails with the unit's journal when the unit gave up first.</summary>
-    private string WaitForHealthz()
+    private string WaitForHealthz(string cursor)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -121,7 +252,7 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
                 var state = Container.Systemctl("is-active", Unit).StandardOutput.Trim();
                 if (state is "failed" or "inactive")
                 {
-                    throw new Xunit.Sdk.XunitException($"{Unit} is {state} before /healthz answered\n{_host.Journal(Unit)}");
+                    throw new Xunit.Sdk.XunitException($"{Unit} is {state} before /healthz answered\n{Container.Journal(Unit, cursor)}");
                 }
 
                 Thread.Sleep(100);
@@ -129,26 +260,5 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<EngineContainer>
         }
     }
 
-    /// <summary>Builds the demo image (scripts/build-demo-image) and pushes it; returns "127.0.0.1:PORT/coreos/hyperkube".</summary>
-    private static string PushDemoImage(DockerRegistryServer registry)
-    {
-        var repository = $"{registry.Host}/coreos/hyperkube";
-        using var layout = new TempDirectory("demo-image");
-        var script = Path.Combine(RepositoryRoot(), "scripts", "build-demo-image");
-        ProgramRunner.Shell($"'{script}' '{layout.Path}/layout' 'docker://{repository}'");
-        return repository;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "kubefly.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("repository root (kubefly.slnx) not found");
-    }
+    private sealed record Volume(string Source, string Target, bool ReadOnly);
 }

@@ -177,8 +177,23 @@ public class WrapperContainer : IDisposable
         return current;
     }
 
+    /// <summary>Mount points of the container's own mount namespace (its PID 1), one per line as mountinfo lists them.</summary>
+    public IReadOnlyList<string> MountPoints() =>
+        Container.Shell("cut -d' ' -f5 /proc/1/mountinfo").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
     public void Dispose()
     {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing)
+        {
+            return;
+        }
+
         Container.Dispose();
         if (StateDirectory is not null)
         {
