@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace Kubefly.Oci;
@@ -15,7 +14,7 @@ public delegate T JsonElementReader<out T>(ref Utf8JsonReader reader);
 /// first time a process touches it, through reflection over attributes: more than everything else
 /// `run` does in user space. A Utf8JsonReader walk costs microseconds. Semantics follow JsonSerializer's
 /// defaults: case-sensitive names, unknown properties skipped, the last duplicate wins, null is absent,
-/// one document with nothing after it.
+/// one document with nothing after it. <see cref="JsonDocumentWriter"/> writes them.
 /// </summary>
 public static class JsonFields
 {
@@ -122,37 +121,6 @@ public static class JsonFields
 
     /// <summary>Skips a value of any kind (the reader stands on its first token, and ends on its last).</summary>
     public static void Skip(ref Utf8JsonReader reader) => reader.Skip();
-
-    /// <summary>A list of strings, or null when the list is null.</summary>
-    public static void WriteStrings(Utf8JsonWriter writer, string name, IEnumerable<string>? values)
-    {
-        if (values is null)
-        {
-            return;
-        }
-
-        writer.WriteStartArray(name);
-        foreach (var value in values)
-        {
-            writer.WriteStringValue(value);
-        }
-
-        writer.WriteEndArray();
-    }
-
-    public static void WriteTime(Utf8JsonWriter writer, string name, DateTimeOffset value) =>
-        writer.WriteString(name, value.ToString("O", CultureInfo.InvariantCulture));
-
-    /// <summary>Options for the documents kubefly writes itself: indented, so an operator can read them.</summary>
-    public static JsonWriterOptions IndentedWriter => new() { Indented = true };
-
-    public static void WriteDocument(Stream stream, Action<Utf8JsonWriter> write)
-    {
-        using var writer = new Utf8JsonWriter(stream, IndentedWriter);
-        writer.WriteStartObject();
-        write(writer);
-        writer.WriteEndObject();
-    }
 
     private static JsonTokenType Next(ref Utf8JsonReader reader) =>
         reader.Read() ? reader.TokenType : throw new JsonException("the document ends early");

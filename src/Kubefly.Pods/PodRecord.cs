@@ -136,22 +136,22 @@ internal static class PodRecordJson
         };
     }
 
-    public static void Write(Stream stream, PodRecord record) => JsonFields.WriteDocument(stream, writer =>
+    public static void Write(Stream stream, PodRecord record) => JsonDocumentWriter.WriteDocument(stream, writer =>
     {
         writer.WriteString("uuid", record.Uuid);
         writer.WriteString("appName", record.AppName);
         writer.WriteString("image", record.Image);
         writer.WriteString("imageName", record.ImageName);
         writer.WriteString("manifestDigest", record.ManifestDigest);
-        JsonFields.WriteTime(writer, "createdAt", record.CreatedAt);
+        writer.WriteTime("createdAt", record.CreatedAt);
         if (record.UuidFile is { } uuidFile)
         {
             writer.WriteString("uuidFile", uuidFile);
         }
 
-        JsonFields.WriteStrings(writer, "lowerDirectories", record.LowerDirectories);
-        JsonFields.WriteStrings(writer, "arguments", record.Arguments);
-        JsonFields.WriteStrings(writer, "environment", record.Environment);
+        writer.WriteStrings("lowerDirectories", record.LowerDirectories);
+        writer.WriteStrings("arguments", record.Arguments);
+        writer.WriteStrings("environment", record.Environment);
         writer.WriteString("workingDirectory", record.WorkingDirectory);
         if (record.User is { } user)
         {
@@ -178,8 +178,8 @@ internal static class PodRecordJson
         }
 
         writer.WriteEndArray();
-        JsonFields.WriteStrings(writer, "dns", record.Dns);
-        JsonFields.WriteStrings(writer, "hostsEntries", record.HostsEntries);
+        writer.WriteStrings("dns", record.Dns);
+        writer.WriteStrings("hostsEntries", record.HostsEntries);
     });
 
     private static PodMountRecord ParseMount(ref Utf8JsonReader reader)

@@ -85,7 +85,7 @@ internal static class ImageRecordJson
         };
     }
 
-    public static void Write(Stream stream, ImageRecord record) => JsonFields.WriteDocument(stream, writer =>
+    public static void Write(Stream stream, ImageRecord record) => JsonDocumentWriter.WriteDocument(stream, writer =>
     {
         writer.WriteString("manifestDigest", record.ManifestDigest.ToString());
         writer.WriteString("manifestMediaType", record.ManifestMediaType);
@@ -95,7 +95,7 @@ internal static class ImageRecordJson
         }
 
         writer.WriteString("configDigest", record.ConfigDigest.ToString());
-        JsonFields.WriteStrings(writer, "names", record.Names);
+        writer.WriteStrings("names", record.Names);
         writer.WriteStartArray("layers");
         foreach (var layer in record.Layers)
         {
@@ -109,8 +109,8 @@ internal static class ImageRecordJson
 
         writer.WriteEndArray();
         writer.WriteString("platform", record.Platform);
-        JsonFields.WriteTime(writer, "importTime", record.ImportTime);
-        JsonFields.WriteTime(writer, "lastUsed", record.LastUsed);
+        writer.WriteTime("importTime", record.ImportTime);
+        writer.WriteTime("lastUsed", record.LastUsed);
         writer.WriteNumber("size", record.Size);
     });
 
