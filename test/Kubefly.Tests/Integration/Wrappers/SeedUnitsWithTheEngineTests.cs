@@ -123,26 +123,35 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
         }
     }
 
-    [Fact]
-    public void A_user_volume_named_like_a_system_volume_is_rkts_duplicate_volume_error()
+    [Theory]
+    [InlineData("--volume coreos-var-log,kind=host,source=/var/log", "duplicate volume name \"coreos-var-log\"")]
+    [InlineData("--volume data,kind=host", "invalid value in --volume flag \"data,kind=host\"")]
+    [InlineData("--mount volume=nowhere,target=/x", "dangling mount point \"/x\": volume \"nowhere\" not found")]
+    [InlineData("--volume=x,kind=host,source=/tmp --frobnicate", "unknown flag: --frobnicate")]
+    public void Bad_rkt_run_args_fail_with_rkts_message_and_status_2_and_start_nothing(string runArgs, string message)
     {
-        _host.InstallUnit(Unit, """
+        _host.InstallUnit(Unit, $"""
             [Service]
             Environment=KUBELET_IMAGE_TAG=v1.5.4_coreos.0
-            Environment="RKT_RUN_ARGS=--volume coreos-var-log,kind=host,source=/var/log"
+            Environment="RKT_RUN_ARGS={runArgs}"
             ExecStart=/usr/lib/coreos/kubelet-wrapper --anonymous-auth=false --authorization-mode=Webhook --read-only-port=0
             """);
         var cursor = Container.JournalCursor();
-        var podsBefore = Container.Shell("ls /var/lib/kubefly/pods 2>/dev/null || true");
+        var podsBefore = Pods();
+        var mountPointsBefore = _host.MountPoints();
         Container.Systemctl("start", Unit);
 
         Assert.Equal("failed", _host.WaitForState(Unit, "failed"));
-        Assert.Contains("coreos-var-log", Container.WaitForJournal(Unit, "duplicate", cursor), StringComparison.Ordinal);
+        Assert.Contains(message, Container.WaitForJournal(Unit, "run:", cursor), StringComparison.Ordinal);
 
-        // A duplicate volume is a command-line error, found while parsing the flags: rkt exited 2 for those.
+        // Found while parsing the flags, a command-line error: rkt exited 2 for those.
         Assert.Equal("2", Container.Systemctl("show", "-p", "ExecMainStatus", "--value", Unit).StandardOutput.Trim());
-        Assert.Equal(podsBefore, Container.Shell("ls /var/lib/kubefly/pods 2>/dev/null || true"));
+        Assert.Equal(podsBefore, Pods());
+        Assert.Equal(mountPointsBefore, _host.MountPoints());
     }
+
+    /// <summary>Every pod in every state directory of the container's store.</summary>
+    private string Pods() => Container.Shell("find /var/lib/kubefly/pods -mindepth 2 -maxdepth 2 2>/dev/null | sort");
 
     /// <summary>Start, check, stop, start again (the ExecStartPre rm removes the first pod), check, stop.</summary>
     private void Drive(string unitText, IReadOnlyList<Volume> userVolumes, bool savesUuid = true)
