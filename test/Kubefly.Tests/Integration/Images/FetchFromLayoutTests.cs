@@ -224,6 +224,32 @@ public sealed class FetchFromLayoutTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_state.Path, "images", "tmp")));
     }
 
+    [Fact]
+    public void OnATerminalFetchRedrawsOneLivePerLayerLineInPlace()
+    {
+        // util-linux `script` gives fetch a real pseudo-terminal on stdin, stdout and stderr.
+        var transcript = Path.Combine(_state.Path, "typescript");
+        var command = $"TERM=xterm '{KubeflyProcess.BinaryPath}' --dir '{_state.Path}' fetch '{TestImages.Reference(TestImages.MultiLayer)}'";
+        var result = ProgramRunner.Run("script", ["--quiet", "--return", "--command", command, transcript]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        var screen = File.ReadAllText(transcript);
+        var manifestDigest = LayoutManifestDigest(TestImages.MultiLayer);
+        var manifest = JsonSerializer.Deserialize(File.ReadAllBytes(Path.Combine(TestImages.Layout, "blobs", "sha256", manifestDigest.Hex)), OciJsonContext.Default.ImageManifest)!;
+        Assert.True(manifest.Layers.Count >= 3);
+        foreach (var layer in manifest.Layers.Select(l => l.Digest.ShortId()))
+        {
+            // Each layer's line is drawn over (erase line) and ends with its size done and a rate.
+            Assert.Matches($@"\r\x1b\[2K{layer}  done  [0-9.]+ (B|KiB|MiB|GiB)/s", screen);
+        }
+
+        // Redrawn in place: the cursor goes back up over the lines already drawn, no plain log lines.
+        Assert.Contains("\x1b[", screen, StringComparison.Ordinal);
+        Assert.Matches(@"\x1b\[[0-9]+A", screen);
+        Assert.DoesNotContain("fetching layer", screen, StringComparison.Ordinal);
+        Assert.Matches("sha256:[0-9a-f]{64}", screen);
+    }
+
     private ProcessResult Kubefly(params string[] arguments) => KubeflyProcess.Run(["--dir", _state.Path, .. arguments]);
 
     private List<JsonElement> ImageList()
