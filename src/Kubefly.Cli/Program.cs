@@ -12,6 +12,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        StandardStreams.Install();
         var name = InvocationName.Current();
         if (WrapperProfiles.All.FirstOrDefault(profile => profile.ProgramName == name) is { } wrapper)
         {

@@ -21,6 +21,7 @@ public static class Errno
     public const int EISDIR = 21;
     public const int EINVAL = 22;
     public const int ENOSPC = 28;
+    public const int EPIPE = 32;
     public const int EROFS = 30;
     public const int EMLINK = 31;
     public const int ERANGE = 34;
@@ -57,6 +58,7 @@ public static class Errno
         EINVAL => "EINVAL",
         ENOSPC => "ENOSPC",
         EROFS => "EROFS",
+        EPIPE => "EPIPE",
         EMLINK => "EMLINK",
         ERANGE => "ERANGE",
         ENAMETOOLONG => "ENAMETOOLONG",

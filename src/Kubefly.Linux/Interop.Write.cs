@@ -8,15 +8,17 @@ public static partial class Interop
     private static unsafe partial nint WriteNative(SafeHandle fd, byte* buffer, nuint count);
 
     /// <summary>write(2) until every byte is written (short writes and EINTR retried); returns 0 or the errno.</summary>
-    public static unsafe int TryWriteAll(SafeHandle fd, ReadOnlySpan<byte> data)
+    public static int TryWriteAll(SafeHandle fd, ReadOnlySpan<byte> data) => TryWriteAll(fd, data, out _);
+
+    /// <summary>As <see cref="TryWriteAll(SafeHandle, ReadOnlySpan{byte})"/>, saying how many bytes made it before an error.</summary>
+    public static unsafe int TryWriteAll(SafeHandle fd, ReadOnlySpan<byte> data, out int writtenBeforeError)
     {
+        writtenBeforeError = 0;
         fixed (byte* start = data)
         {
-            var p = start;
-            var left = data.Length;
-            while (left > 0)
+            while (writtenBeforeError < data.Length)
             {
-                var written = WriteNative(fd, p, (nuint)left);
+                var written = WriteNative(fd, start + writtenBeforeError, (nuint)(data.Length - writtenBeforeError));
                 if (written < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
@@ -28,8 +30,7 @@ public static partial class Interop
                     return errno;
                 }
 
-                p += written;
-                left -= (int)written;
+                writtenBeforeError += (int)written;
             }
         }
 

@@ -248,6 +248,23 @@ public sealed class FetchFromLayoutTests : IDisposable
         Assert.Matches(@"\x1b\[[0-9]+A", screen);
         Assert.DoesNotContain("fetching layer", screen, StringComparison.Ordinal);
         Assert.Matches("sha256:[0-9a-f]{64}", screen);
+
+        // System.Console would have switched the terminal's keypad to application mode and left it so.
+        Assert.DoesNotContain("\x1b[?1h", screen, StringComparison.Ordinal);
+        Assert.DoesNotContain("\x1b=", screen, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OutputToAReaderThatWentAwayIsNoError()
+    {
+        Assert.Equal(0, Kubefly("fetch", "--quiet", TestImages.Reference(TestImages.Busybox)).ExitCode);
+        Assert.Equal(0, Kubefly("fetch", "--quiet", TestImages.Reference(TestImages.MultiLayer)).ExitCode);
+
+        // `true` has long exited when list writes: every write meets EPIPE (SIGPIPE is ignored by .NET).
+        var result = ProgramRunner.Run("bash", ["-c", $"set -o pipefail; (sleep 0.3; exec '{KubeflyProcess.BinaryPath}' --dir '{_state.Path}' image list --full) | true"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(string.Empty, result.StandardError);
     }
 
     private ProcessResult Kubefly(params string[] arguments) => KubeflyProcess.Run(["--dir", _state.Path, .. arguments]);
