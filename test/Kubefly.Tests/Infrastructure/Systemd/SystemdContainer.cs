@@ -166,7 +166,10 @@ public sealed class SystemdContainer : IDisposable
 
     /// <summary>
     /// The unit's journal once it contains <paramref name="expected"/>: journald stores a service's
-    /// output asynchronously, so a line can trail the state change that produced it.
+    /// output asynchronously, so a line can trail the state change that produced it. A process that
+    /// exits within a millisecond or two of writing can be gone before journald looks up its cgroup; its
+    /// lines are then stored without the unit (`journalctl -u` misses them), so after a cursor the whole
+    /// journal is searched too.
     /// </summary>
     public string WaitForJournal(string unit, string expected, string? afterCursor = null, TimeSpan? timeout = null)
     {
@@ -178,6 +181,13 @@ public sealed class SystemdContainer : IDisposable
             if (journal.Contains(expected, StringComparison.Ordinal))
             {
                 return journal;
+            }
+
+            if (afterCursor is not null &&
+                Exec("journalctl", "--no-pager", "-b", $"--after-cursor={afterCursor}").StandardOutput is var everything &&
+                everything.Contains(expected, StringComparison.Ordinal))
+            {
+                return everything;
             }
 
             Thread.Sleep(100);
