@@ -65,8 +65,8 @@ public sealed class Pod : IDisposable
     /// <summary>
     /// Writes the record once, while preparing (temp file, then rename, so a reader never sees half).
     /// Not fsynced, as rkt did not: the record matters while the pod lives, and a crash ends the pod. A
-    /// record lost to a crash reads as none (an empty file after ext4's delayed allocation), and gc
-    /// removes such a pod like any other. The fsync cost ~5% of a pod start.
+    /// record lost to a crash reads as none (empty after ext4's delayed allocation, zero-filled after
+    /// xfs), and gc removes such a pod like any other. The fsync cost ~5% of a pod start.
     /// </summary>
     public void WriteRecord(PodRecord value)
     {
@@ -185,8 +185,10 @@ public sealed class Pod : IDisposable
     {
         try
         {
+            // What a crash leaves of a record that was never fsynced: nothing (ext4's delayed allocation)
+            // or zeros (xfs). Either reads as no record, so list still shows the pod and gc collects it.
             var bytes = File.ReadAllBytes(Inside(PodPaths.Record));
-            return bytes.Length == 0 ? null : PodRecordJson.Parse(bytes);
+            return bytes.AsSpan().IndexOfAnyExcept((byte)0) < 0 ? null : PodRecordJson.Parse(bytes);
         }
         catch (FileNotFoundException)
         {
