@@ -1,27 +1,19 @@
+using Kubefly.Oci;
+
 namespace Kubefly.Images;
 
 /// <summary>Copies every byte read from <paramref name="inner"/> into <paramref name="copy"/> (the blob file kept in the store).</summary>
-internal sealed class TeeReadStream(Stream inner, Stream copy, Action<long>? onProgress = null) : Stream
+internal sealed class TeeReadStream(Stream inner, Stream copy, Action<long>? onProgress = null) : ReadOnlyStream
 {
     private const long ProgressStep = 1 << 20;
     private long _total;
     private long _lastReported;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
 
     public override long Position
     {
         get => _total;
         set => throw new NotSupportedException();
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -48,14 +40,4 @@ internal sealed class TeeReadStream(Stream inner, Stream copy, Action<long>? onP
         {
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

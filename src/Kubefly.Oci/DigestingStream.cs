@@ -8,7 +8,7 @@ namespace Kubefly.Oci;
 /// <see cref="DigestMismatchException"/> when size or digest differ. Without an expectation it only
 /// computes (a layer's diff_id is the digest of the uncompressed stream).
 /// </summary>
-public sealed class DigestingStream : Stream
+public sealed class DigestingStream : ReadOnlyStream
 {
     private readonly Stream _inner;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -38,21 +38,11 @@ public sealed class DigestingStream : Stream
 
     public bool Completed => _actual is not null;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
     public override long Position
     {
         get => BytesRead;
         set => throw new NotSupportedException();
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -97,16 +87,6 @@ public sealed class DigestingStream : Stream
         {
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

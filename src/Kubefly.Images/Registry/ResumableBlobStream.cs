@@ -8,7 +8,7 @@ namespace Kubefly.Images.Registry;
 /// again with <c>Range: bytes=N-</c> and continues (checking the 206's Content-Range, or skipping N bytes
 /// of a 200). It does not verify content: read it through a <see cref="DigestingStream"/>.
 /// </summary>
-internal sealed class ResumableBlobStream : Stream
+internal sealed class ResumableBlobStream : ReadOnlyStream
 {
     private readonly Func<long, CancellationToken, Task<HttpResponseMessage>> _open;
     private readonly long _expectedSize;
@@ -46,14 +46,6 @@ internal sealed class ResumableBlobStream : Stream
         }
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
     public override long Position
     {
         get => _position;
@@ -61,6 +53,21 @@ internal sealed class ResumableBlobStream : Stream
     }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override int Read(Span<byte> buffer)
+    {
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            var n = Read(rented, 0, buffer.Length);
+            rented.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -160,16 +167,6 @@ internal sealed class ResumableBlobStream : Stream
             skip -= n;
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

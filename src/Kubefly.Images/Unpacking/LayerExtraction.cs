@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Formats.Tar;
 using Kubefly.Linux;
+using Kubefly.Oci;
 
 namespace Kubefly.Images.Unpacking;
 
@@ -262,21 +263,9 @@ internal sealed partial class LayerExtraction : IDisposable
     private readonly record struct DirectoryTime(string Path, FileIdentity Identity, long Seconds, long Nanoseconds);
 
     /// <summary>The tar stream as TarReader sees it: never seekable (one sequential path), counted against the total limit.</summary>
-    private sealed class LimitedTarStream(Stream inner, LayerExtraction owner) : Stream
+    private sealed class LimitedTarStream(Stream inner, LayerExtraction owner) : ReadOnlyStream
     {
         public long BytesRead { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -294,15 +283,5 @@ internal sealed partial class LayerExtraction : IDisposable
 
             return read;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
