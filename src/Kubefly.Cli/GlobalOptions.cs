@@ -1,4 +1,5 @@
 using Kubefly.Oci;
+using Kubefly.Pods;
 
 namespace Kubefly.Cli;
 
@@ -28,21 +29,19 @@ public sealed record GlobalOptions
             return null;
         }
 
-        var eq = token.IndexOf('=', StringComparison.Ordinal);
-        var name = eq >= 0 ? token[..eq] : token;
-        string? inline = eq >= 0 ? token[(eq + 1)..] : null;
+        var (name, inline) = FlagTokens.Split(token);
         switch (name)
         {
             case "--dir":
-                return this with { Dir = Value(tokens, ref index, name, inline) };
+                return this with { Dir = FlagTokens.Value(tokens, ref index, name, inline) };
             case "--insecure-options":
-                return this with { Insecure = Insecure | InsecureOptionsParser.Parse(Value(tokens, ref index, name, inline)) };
+                return this with { Insecure = Insecure | InsecureOptionsParser.Parse(FlagTokens.Value(tokens, ref index, name, inline)) };
             case "--debug":
                 return this with { Debug = ParseBool(name, inline) };
             case "--trust-keys-from-https":
                 return this with { TrustKeysFromHttps = ParseBool(name, inline) };
             case "--local-config" or "--system-config" or "--user-config":
-                Value(tokens, ref index, name, inline);
+                FlagTokens.Value(tokens, ref index, name, inline);
                 return this;
             default:
                 return null;
@@ -55,20 +54,4 @@ public sealed record GlobalOptions
         "false" or "0" => false,
         _ => throw new UsageException($"invalid value \"{value}\" for {name}: expected true or false"),
     };
-
-    private static string Value(IReadOnlyList<string> tokens, ref int index, string name, string? inline)
-    {
-        if (inline is not null)
-        {
-            return inline;
-        }
-
-        if (index + 1 >= tokens.Count)
-        {
-            throw new UsageException($"flag needs an argument: {name}");
-        }
-
-        index++;
-        return tokens[index];
-    }
 }

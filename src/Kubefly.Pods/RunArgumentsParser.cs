@@ -161,17 +161,15 @@ public sealed class RunArgumentsParser
             throw new UsageException($"unknown shorthand flag: '{token[1]}' in {token}");
         }
 
-        var eq = token.IndexOf('=', StringComparison.Ordinal);
-        var name = eq >= 0 ? token[..eq] : token;
-        var inline = eq >= 0 ? token[(eq + 1)..] : null;
+        var (name, inline) = FlagTokens.Split(token);
         switch (name)
         {
             // Pod-wide flags.
             case "--volume":
-                volumes.Add(VolumeSpec.Parse(Value(tokens, ref index, name, inline)));
+                volumes.Add(VolumeSpec.Parse(FlagTokens.Value(tokens, ref index, name, inline)));
                 break;
             case "--mount":
-                var mount = MountSpec.Parse(Value(tokens, ref index, name, inline));
+                var mount = MountSpec.Parse(FlagTokens.Value(tokens, ref index, name, inline));
                 if (apps.Count == 0)
                 {
                     podMounts.Add(mount);
@@ -183,35 +181,35 @@ public sealed class RunArgumentsParser
 
                 break;
             case "--uuid-file-save":
-                uuidFileSave = Value(tokens, ref index, name, inline);
+                uuidFileSave = FlagTokens.Value(tokens, ref index, name, inline);
                 break;
             case "--set-env":
-                AddExplicitEnvironment(Value(tokens, ref index, name, inline));
+                AddExplicitEnvironment(FlagTokens.Value(tokens, ref index, name, inline));
                 break;
             case "--set-env-file":
-                AddEnvironmentFile(Value(tokens, ref index, name, inline));
+                AddEnvironmentFile(FlagTokens.Value(tokens, ref index, name, inline));
                 break;
             case "--inherit-env":
                 inheritEnvironment = Bool(name, inline);
                 break;
             case "--dns":
-                dnsFlags.Add(Value(tokens, ref index, name, inline));
+                dnsFlags.Add(FlagTokens.Value(tokens, ref index, name, inline));
                 break;
             case "--hosts-entry":
-                hostsFlags.Add(Value(tokens, ref index, name, inline));
+                hostsFlags.Add(FlagTokens.Value(tokens, ref index, name, inline));
                 break;
             case "--dns-search" or "--dns-opt" or "--dns-domain":
-                Value(tokens, ref index, name, inline);
+                FlagTokens.Value(tokens, ref index, name, inline);
                 throw new UsageException($"{name} is not supported by kubefly: use --dns=host or bind a resolv.conf with --volume/--mount");
             case "--net":
                 // Only --net=VALUE: a bare --net must not swallow the image after it (rkt's NoOptDefVal).
                 notices.Add($"--net{(inline is null ? string.Empty : "=" + inline)} ignored: fly pods always use the host's network");
                 break;
             case "--hostname":
-                Value(tokens, ref index, name, inline);
+                FlagTokens.Value(tokens, ref index, name, inline);
                 break;
             case "--pull-policy":
-                pullPolicy = PullPolicies.Parse(Value(tokens, ref index, name, inline));
+                pullPolicy = PullPolicies.Parse(FlagTokens.Value(tokens, ref index, name, inline));
                 break;
             case "--store-only":
                 storeOnly = Bool(name, inline);
@@ -231,7 +229,7 @@ public sealed class RunArgumentsParser
                 Bool(name, inline);
                 break;
             case "--stage1-from-dir" or "--stage1-name" or "--stage1-path" or "--stage1-url" or "--stage1-hash":
-                Stage1(name, Value(tokens, ref index, name, inline));
+                Stage1(name, FlagTokens.Value(tokens, ref index, name, inline));
                 break;
             case "--private-users":
                 if (Bool(name, inline))
@@ -248,13 +246,13 @@ public sealed class RunArgumentsParser
 
                 break;
             case "--port":
-                Value(tokens, ref index, name, inline);
+                FlagTokens.Value(tokens, ref index, name, inline);
                 throw new UsageException("--port flag does not work with 'host' networking");
             case "--pod-manifest":
-                Value(tokens, ref index, name, inline);
+                FlagTokens.Value(tokens, ref index, name, inline);
                 throw new UsageException("--pod-manifest is not supported by kubefly: give the image and its flags on the command line");
             case "--ipc":
-                var ipc = Value(tokens, ref index, name, inline);
+                var ipc = FlagTokens.Value(tokens, ref index, name, inline);
                 if (ipc is not ("auto" or "parent"))
                 {
                     throw new UsageException($"--ipc={ipc} is not supported: fly pods always share the host's IPC namespace");
@@ -265,31 +263,31 @@ public sealed class RunArgumentsParser
             // Per-app flags.
             case "--exec":
                 var app = RequireApp(name);
-                app.Exec = app.Exec is null ? Value(tokens, ref index, name, inline) : throw new UsageException("--exec specified multiple times for the same image");
+                app.Exec = app.Exec is null ? FlagTokens.Value(tokens, ref index, name, inline) : throw new UsageException("--exec specified multiple times for the same image");
                 break;
             case "--signature":
                 var signed = RequireApp(name);
-                signed.Signature = signed.Signature is null ? Value(tokens, ref index, name, inline) : throw new UsageException("--signature specified multiple times for the same image");
+                signed.Signature = signed.Signature is null ? FlagTokens.Value(tokens, ref index, name, inline) : throw new UsageException("--signature specified multiple times for the same image");
                 break;
             case "--user":
-                RequireApp(name).User = Value(tokens, ref index, name, inline);
+                RequireApp(name).User = FlagTokens.Value(tokens, ref index, name, inline);
                 break;
             case "--group":
-                RequireApp(name).Group = Value(tokens, ref index, name, inline);
+                RequireApp(name).Group = FlagTokens.Value(tokens, ref index, name, inline);
                 break;
             case "--working-dir":
-                RequireApp(name).WorkingDirectory = Value(tokens, ref index, name, inline);
+                RequireApp(name).WorkingDirectory = FlagTokens.Value(tokens, ref index, name, inline);
                 break;
             case "--name":
                 var named = RequireApp(name);
-                var appName = Value(tokens, ref index, name, inline);
+                var appName = FlagTokens.Value(tokens, ref index, name, inline);
                 named.Name = VolumeSpec.DescribeInvalidName(appName) is { } problem
                     ? throw new UsageException($"invalid app name format \"{appName}\": {problem}")
                     : appName;
                 break;
             case "--environment":
                 var target = RequireApp(name);
-                var pair = Value(tokens, ref index, name, inline);
+                var pair = FlagTokens.Value(tokens, ref index, name, inline);
                 var split = pair.IndexOf('=', StringComparison.Ordinal);
                 if (split < 0)
                 {
@@ -300,7 +298,7 @@ public sealed class RunArgumentsParser
                 break;
             case "--readonly-rootfs":
                 RequireApp(name);
-                if (VolumeSpecBool(name, Value(tokens, ref index, name, inline)))
+                if (VolumeSpecBool(name, FlagTokens.Value(tokens, ref index, name, inline)))
                 {
                     throw new UsageException("--readonly-rootfs is not supported by kubefly's fly stage");
                 }
@@ -308,21 +306,21 @@ public sealed class RunArgumentsParser
                 break;
             case "--supplementary-gids":
                 RequireApp(name);
-                Value(tokens, ref index, name, inline);
+                FlagTokens.Value(tokens, ref index, name, inline);
                 throw new UsageException("--supplementary-gids is not supported by kubefly's fly stage: the app gets the groups of its user");
             default:
                 if (IgnoredIsolatorFlags.Contains(name))
                 {
                     // fly never applied isolators: the app runs in the unit's cgroup, which systemd limits.
                     RequireApp(name);
-                    Value(tokens, ref index, name, inline);
+                    FlagTokens.Value(tokens, ref index, name, inline);
                     break;
                 }
 
                 if (IgnoredLabelFlags.Contains(name))
                 {
                     RequireApp(name);
-                    var label = Value(tokens, ref index, name, inline);
+                    var label = FlagTokens.Value(tokens, ref index, name, inline);
                     if (!label.Contains('=', StringComparison.Ordinal))
                     {
                         throw new UsageException($"invalid format of {name} flag \"{label}\"");
@@ -510,22 +508,6 @@ public sealed class RunArgumentsParser
         {
             throw new UsageException($"invalid argument \"{value}\" for \"{name}\" flag: expected true or false");
         }
-    }
-
-    private static string Value(IReadOnlyList<string> tokens, ref int index, string name, string? inline)
-    {
-        if (inline is not null)
-        {
-            return inline;
-        }
-
-        if (index + 1 >= tokens.Count)
-        {
-            throw new UsageException($"flag needs an argument: {name}");
-        }
-
-        index++;
-        return tokens[index];
     }
 
     private sealed class AppBuilder(string image)

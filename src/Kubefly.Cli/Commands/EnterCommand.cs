@@ -35,13 +35,9 @@ internal static class EnterCommand
                 break;
             }
 
-            if (token.StartsWith("--app=", StringComparison.Ordinal))
+            if (FlagTokens.Split(token) is ("--app", var inline))
             {
-                appName = token["--app=".Length..];
-            }
-            else if (token == "--app")
-            {
-                appName = index + 1 < args.Count ? args[++index] : throw new UsageException("flag needs an argument: --app");
+                appName = FlagTokens.Value(args, ref index, "--app", inline);
             }
             else if (token.StartsWith('-') && token != "-")
             {

@@ -34,9 +34,7 @@ internal static class StatusCommand
             }
 
             var token = args[index];
-            var eq = token.IndexOf('=', StringComparison.Ordinal);
-            var name = token.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? token[..eq] : token;
-            string? inline = eq > 0 && token.StartsWith("--", StringComparison.Ordinal) ? token[(eq + 1)..] : null;
+            var (name, inline) = token.StartsWith("--", StringComparison.Ordinal) ? FlagTokens.Split(token) : (token, null);
             switch (name)
             {
                 case "--wait":
@@ -46,10 +44,10 @@ internal static class StatusCommand
                     waitReady = inline ?? "true";
                     break;
                 case "--uuid-file":
-                    uuidFile = inline ?? (index + 1 < args.Count ? args[++index] : throw new Oci.UsageException("flag needs an argument: --uuid-file"));
+                    uuidFile = FlagTokens.Value(args, ref index, name, inline);
                     break;
                 case "--format":
-                    format = inline ?? (index + 1 < args.Count ? args[++index] : throw new Oci.UsageException("flag needs an argument: --format"));
+                    format = FlagTokens.Value(args, ref index, name, inline);
                     break;
                 default:
                     if (token.StartsWith('-') && token.Length > 1)
