@@ -79,7 +79,7 @@ public static class ImageConfigurationJson
 
     private static T SkipFor<T>(T unchanged, ref Utf8JsonReader reader)
     {
-        JsonFields.Skip(ref reader);
+        reader.Skip();
         return unchanged;
     }
 }

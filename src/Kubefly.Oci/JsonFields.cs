@@ -23,17 +23,12 @@ public static class JsonFields
     /// <summary>Parses a whole document that must be one object; <paramref name="property"/> sees each member.</summary>
     public static void ReadDocument(ReadOnlySpan<byte> json, JsonPropertyReader property)
     {
+        // The reader itself refuses an empty document and anything after the first value (it reads one
+        // final block): the first Read and the last one are where it says so.
         var reader = new Utf8JsonReader(json, ReaderOptions);
-        if (!reader.Read())
-        {
-            throw new JsonException("empty document");
-        }
-
+        reader.Read();
         ReadObject(ref reader, property);
-        if (reader.Read())
-        {
-            throw new JsonException($"unexpected {reader.TokenType} after the document, at byte {reader.TokenStartIndex}");
-        }
+        reader.Read();
     }
 
     /// <summary>Walks an object; leaves the reader on its EndObject.</summary>
@@ -118,9 +113,6 @@ public static class JsonFields
 
     /// <summary>For a required property the document lacks.</summary>
     public static JsonException Missing(string property) => new($"required property \"{property}\" is missing");
-
-    /// <summary>Skips a value of any kind (the reader stands on its first token, and ends on its last).</summary>
-    public static void Skip(ref Utf8JsonReader reader) => reader.Skip();
 
     private static JsonTokenType Next(ref Utf8JsonReader reader) =>
         reader.Read() ? reader.TokenType : throw new JsonException("the document ends early");

@@ -112,7 +112,7 @@ internal static class PodRecordJson
                 case "mounts": mounts = JsonFields.List(ref reader, ParseMount); break;
                 case "dns": dns = JsonFields.Strings(ref reader); break;
                 case "hostsEntries": hostsEntries = JsonFields.Strings(ref reader); break;
-                default: JsonFields.Skip(ref reader); break;
+                default: reader.Skip(); break;
             }
         });
         return new PodRecord
@@ -198,7 +198,7 @@ internal static class PodRecordJson
                 case "readOnly": readOnly = JsonFields.Boolean(ref value); break;
                 case "recursive": recursive = JsonFields.Boolean(ref value); break;
                 case "propagation": propagation = ParsePropagation(JsonFields.RequiredString(ref value)); break;
-                default: JsonFields.Skip(ref value); break;
+                default: value.Skip(); break;
             }
         });
         return new PodMountRecord

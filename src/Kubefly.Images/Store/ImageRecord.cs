@@ -67,7 +67,7 @@ internal static class ImageRecordJson
                 case "importTime": imported = JsonFields.Time(ref reader); break;
                 case "lastUsed": lastUsed = JsonFields.Time(ref reader); break;
                 case "size": size = JsonFields.Int64(ref reader); break;
-                default: JsonFields.Skip(ref reader); break;
+                default: reader.Skip(); break;
             }
         });
         return new ImageRecord
@@ -127,7 +127,7 @@ internal static class ImageRecordJson
                 case "diffId": diffId = JsonFields.Digest(ref value); break;
                 case "mediaType": mediaType = JsonFields.RequiredString(ref value); break;
                 case "size": size = JsonFields.Int64(ref value); break;
-                default: JsonFields.Skip(ref value); break;
+                default: value.Skip(); break;
             }
         });
         return new LayerRecord
