@@ -18,14 +18,8 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
     {
         foreach (var text in uuids)
         {
-            Pod pod;
-            try
+            if (Lookup(text) is not { } pod)
             {
-                pod = store.Get(text);
-            }
-            catch (PodLookupException e)
-            {
-                Error($"cannot get pod: {e.Message}");
                 failed = true;
                 continue;
             }
@@ -52,20 +46,28 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
         return 0;
     }
 
+    /// <summary>The pod a UUID or prefix names, or null after rkt's "cannot get pod" message.</summary>
+    private Pod? Lookup(string uuidOrPrefix)
+    {
+        try
+        {
+            return store.Get(uuidOrPrefix);
+        }
+        catch (PodLookupException e)
+        {
+            Error($"cannot get pod: {e.Message}");
+            return null;
+        }
+    }
+
     /// <summary>stop: SIGTERM (SIGKILL with force) to the app's pid, or to its process group once the pid is gone.</summary>
     public int Stop(IEnumerable<string> uuids, bool force, int exitCodeSoFar = 0)
     {
         var failures = 0;
         foreach (var text in uuids)
         {
-            Pod pod;
-            try
+            if (Lookup(text) is not { } pod)
             {
-                pod = store.Get(text);
-            }
-            catch (PodLookupException e)
-            {
-                Error($"cannot get pod: {e.Message}");
                 failures++;
                 continue;
             }
