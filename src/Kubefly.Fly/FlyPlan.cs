@@ -56,16 +56,24 @@ public sealed record FlyPlan
     public string? NotifySocketTarget { get; init; }
 }
 
+/// <summary>How mounts under a host volume propagate; see docs/adr/0007-host-volume-propagation.md.</summary>
 public enum MountPropagation
 {
-    /// <summary>Host mounts appear inside; nothing made inside reaches the host (the default).</summary>
+    /// <summary>Host mounts appear inside; nothing made inside reaches the host.</summary>
     RSlave,
 
-    /// <summary>Bidirectional: mounts made under it inside appear on the host and the other way round.</summary>
+    /// <summary>Bidirectional, and the source must lie on a shared mount of the host (else the pod does not start).</summary>
     RShared,
 
     /// <summary>Neither direction.</summary>
     Private,
+
+    /// <summary>
+    /// rkt fly's rule, the default for host volumes: the bind propagates as its source does on the host.
+    /// On a shared mount (systemd's "/") the app's mounts under it reach the host and the host's reach
+    /// the app; on a slave mount they only come in; on a private one neither way.
+    /// </summary>
+    AsOnHost,
 }
 
 /// <summary>One bind mount into the rootfs.</summary>

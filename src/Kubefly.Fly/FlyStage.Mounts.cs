@@ -5,22 +5,57 @@ namespace Kubefly.Fly;
 
 public static partial class FlyStage
 {
-    /// <summary>Phase 1: nothing mounted in the pod may propagate to the host (except under rshared sources).</summary>
+    /// <summary>
+    /// Phase 1: nothing mounted in the pod may propagate to the host. A failure stops the pod: going on
+    /// would let the rootfs and every pod mount appear on the host.
+    /// </summary>
     private static void ApplyPropagation(IReadOnlyList<PropagationChange> changes)
     {
         foreach (var change in changes)
         {
-            try
+            Step("mount propagation", () => Interop.Mount(null, change.MountPoint, null, change.Flags));
+        }
+    }
+
+    /// <summary>One detached clone per <see cref="PlannedMountKind.HostTree"/> mount, by index; null for the others.</summary>
+    private static HostTreeClones CloneHostTrees(IReadOnlyList<PlannedMount> mounts)
+    {
+        var clones = new HostTreeClones(mounts.Count);
+        try
+        {
+            for (var i = 0; i < mounts.Count; i++)
             {
-                Interop.Mount(null, change.MountPoint, null, change.Flags);
+                if (mounts[i].Kind == PlannedMountKind.HostTree)
+                {
+                    var mount = mounts[i];
+                    clones[i] = Step($"{mount.Purpose}: clone of {mount.Source}", () => Interop.CloneMountTree(mount.Source, (mount.Flags & Interop.MS_REC) != 0));
+                }
             }
-            catch (SyscallException e) when (change.MountPoint != "/" && e.Errno is Errno.ENOENT or Errno.EINVAL)
+
+            return clones;
+        }
+        catch
+        {
+            clones.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class HostTreeClones(int count) : IDisposable
+    {
+        private readonly SafeFileHandle?[] handles = new SafeFileHandle?[count];
+
+        public SafeFileHandle? this[int index]
+        {
+            get => handles[index];
+            set => handles[index] = value;
+        }
+
+        public void Dispose()
+        {
+            foreach (var handle in handles)
             {
-                // The mount point went away or is hidden under another mount: nothing can be mounted on it.
-            }
-            catch (SyscallException e)
-            {
-                throw new FlyException($"fly: mount propagation: {e.Message}", e);
+                handle?.Dispose();
             }
         }
     }
@@ -69,7 +104,7 @@ public static partial class FlyStage
     }
 
     /// <summary>One mount inside the rootfs, onto the descriptor of its in-root target.</summary>
-    private static void ApplyMount(RootDirectory root, PlannedMount mount)
+    private static void ApplyMount(RootDirectory root, PlannedMount mount, SafeFileHandle? hostTree)
     {
         var context = $"fly: {mount.Purpose} (target {mount.Target} in {root.HostPath})";
         try
@@ -92,7 +127,14 @@ public static partial class FlyStage
 
                 // Mount onto the descriptor, not the path: a target swapped for a symlink after it was
                 // resolved cannot redirect the bind.
-                Interop.Mount(mount.Source, RootDirectory.ProcPath(target), null, mount.Flags);
+                if (hostTree is not null)
+                {
+                    Interop.AttachMountTree(hostTree, target, mount.Target);
+                }
+                else
+                {
+                    Interop.Mount(mount.Source, RootDirectory.ProcPath(target), null, mount.Flags);
+                }
             }
 
             using var mounted = root.Open(mount.Target, Interop.O_PATH);

@@ -43,18 +43,20 @@ public static partial class FlyStage
         var canonical = plan with { Mounts = plan.Mounts.Select(CanonicalSource).ToList() };
 
         Step("unshare", () => Interop.Unshare(Interop.CLONE_NEWNS));
-        // Only rshared volumes need the mount table (see MountPlanner.PlanPropagation); on a node with
-        // hundreds of mounts, reading it costs a pod start more than the mounts themselves.
+        // Only explicit rshared volumes need the mount table (see MountPlanner.PlanPropagation); on a node
+        // with hundreds of mounts, reading it costs a pod start more than the mounts themselves.
         var mountTable = canonical.Mounts.Any(m => m.Propagation == MountPropagation.RShared) ? Step("mount table", MountInfo.ReadCurrentThread) : [];
         var mountPlan = MountPlanner.Plan(canonical, mountTable, notifySocket);
 
+        // Host trees are cloned while this namespace's mounts still have the host's propagation.
+        using var hostTrees = CloneHostTrees(mountPlan.Mounts);
         ApplyPropagation(mountPlan.Propagation);
         MountOverlay(mountPlan.Overlay);
 
         using var root = Step("overlay rootfs", () => RootDirectory.Open(mountPlan.Overlay.Target));
-        foreach (var mount in mountPlan.Mounts)
+        for (var i = 0; i < mountPlan.Mounts.Count; i++)
         {
-            ApplyMount(root, mount);
+            ApplyMount(root, mountPlan.Mounts[i], hostTrees[i]);
         }
 
         foreach (var file in mountPlan.Files)

@@ -36,6 +36,13 @@ public enum PlannedMountKind
 
     /// <summary>A fresh filesystem of <see cref="PlannedMount.FileSystemType"/> (tmpfs).</summary>
     NewFileSystem,
+
+    /// <summary>
+    /// A copy of the host's mount tree at the source (MS_REC in <see cref="PlannedMount.Flags"/> for its
+    /// submounts too), cloned before the pod's mounts become slaves, so it keeps the propagation the
+    /// source has on the host: rkt fly's bind in the host namespace, without the rest of the pod leaking.
+    /// </summary>
+    HostTree,
 }
 
 /// <summary>One mount inside the rootfs.</summary>

@@ -27,51 +27,42 @@ public static class MountPlanner
     }
 
     /// <summary>
-    /// Phase 1. Without rshared volumes, one MS_REC|MS_SLAVE on "/" (hidden mounts included). With them,
-    /// every mount but those at or under an rshared source becomes a slave one at a time: the later bind of
-    /// that source then joins the host's peer group (a bind made shared after an rslave of "/" would not).
+    /// Phase 1: one MS_REC|MS_SLAVE on "/", so nothing the pod mounts reaches the host. Host volumes that
+    /// keep the host's propagation (rshared, as-on-host) are cloned before this step (see
+    /// <see cref="PlannedMountKind.HostTree"/>), so the slave step does not touch them. An explicit rshared
+    /// volume must lie on a shared mount of the host: otherwise it could not be bidirectional.
     /// </summary>
     public static IReadOnlyList<PropagationChange> PlanPropagation(FlyPlan plan, IReadOnlyList<MountInfoEntry> mountTable)
     {
-        var sharedSources = plan.Mounts.Where(m => m.Propagation == MountPropagation.RShared).ToList();
-        if (sharedSources.Count == 0)
-        {
-            return [new PropagationChange("/", Interop.MS_REC | Interop.MS_SLAVE)];
-        }
-
-        var rootfs = Normalize(plan.RootfsDirectory);
-        foreach (var mount in sharedSources)
+        foreach (var mount in plan.Mounts.Where(m => m.Propagation == MountPropagation.RShared))
         {
             var source = Normalize(mount.Source);
-            var top = mountTable.LastOrDefault(e => e.MountPoint == source);
-            if (top is null || !top.IsShared)
+            var containing = ContainingMount(mountTable, source);
+            if (containing is null || !containing.IsShared)
             {
                 throw new FlyException(
-                    $"volume {mount.VolumeName}: propagation=rshared needs {source} to be a shared mount point on the host " +
-                    $"(it is {(top is null ? "not a mount point" : "a mount point without shared propagation")}; " +
-                    $"make it one with: mount --bind {source} {source} && mount --make-shared {source})");
-            }
-
-            if (IsAtOrUnder(rootfs, source))
-            {
-                throw new FlyException($"volume {mount.VolumeName}: the rootfs {rootfs} lies under the rshared source {source}: the pod's mounts would reach the host");
+                    $"volume {mount.VolumeName}: propagation=rshared needs {source} to lie on a shared mount of the host " +
+                    $"({(containing is null ? "no mount contains it" : $"it lies on {containing.MountPoint}, which is not shared")}; " +
+                    $"make it shared with: mount --make-rshared {containing?.MountPoint ?? "/"}, or use the default propagation)");
             }
         }
 
-        var excluded = sharedSources.Select(m => Normalize(m.Source)).ToList();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var changes = new List<PropagationChange>();
+        return [new PropagationChange("/", Interop.MS_REC | Interop.MS_SLAVE)];
+    }
+
+    /// <summary>The mount a path lies on: the last mounted at the longest mount point that contains it.</summary>
+    public static MountInfoEntry? ContainingMount(IReadOnlyList<MountInfoEntry> mountTable, string path)
+    {
+        MountInfoEntry? best = null;
         foreach (var entry in mountTable)
         {
-            if (excluded.Any(source => IsAtOrUnder(entry.MountPoint, source)) || !seen.Add(entry.MountPoint))
+            if (IsAtOrUnder(path, entry.MountPoint) && (best is null || entry.MountPoint.Length >= best.MountPoint.Length))
             {
-                continue;
+                best = entry;
             }
-
-            changes.Add(new PropagationChange(entry.MountPoint, Interop.MS_SLAVE));
         }
 
-        return changes;
+        return best;
     }
 
     /// <summary>Mounts inside the rootfs in order: /proc /sys /dev, /tmp, volumes (shallow first), dns/hosts, notify socket.</summary>
@@ -110,17 +101,18 @@ public static class MountPlanner
             }
 
             var recursive = volume.Recursive ? Interop.MS_REC : 0;
+            var keepsHostPropagation = volume.Propagation is MountPropagation.RShared or MountPropagation.AsOnHost;
             mounts.Add(new PlannedMount
             {
-                Kind = PlannedMountKind.Bind,
+                Kind = keepsHostPropagation ? PlannedMountKind.HostTree : PlannedMountKind.Bind,
                 Source = volume.Source,
                 Target = NormalizeTarget(volume.Target, $"volume {volume.VolumeName}"),
-                Flags = Interop.MS_BIND | recursive,
+                Flags = keepsHostPropagation ? recursive : Interop.MS_BIND | recursive,
                 ReadOnly = volume.ReadOnly,
                 ReadOnlyRecursive = volume.ReadOnly && volume.Recursive,
                 PropagationFlags = volume.Propagation switch
                 {
-                    MountPropagation.RShared => 0,
+                    MountPropagation.RShared or MountPropagation.AsOnHost => 0,
                     MountPropagation.Private => Interop.MS_PRIVATE | recursive,
                     _ => Interop.MS_SLAVE | recursive,
                 },

@@ -64,19 +64,30 @@ public static class AppSetup
     }
 
     /// <summary>
-    /// The image's Entrypoint + Cmd; --exec replaces the entrypoint and drops Cmd; app arguments
-    /// (after `--`) replace Cmd. An empty result is an error, as rkt's fly said it.
+    /// rkt's rule (docker2aci made an image's exec Entrypoint + Cmd; stage0 then applied the command
+    /// line): --exec replaces that whole exec with one program, and the arguments after `--` are appended
+    /// to whatever exec results. A bare `--` appends nothing. An empty result is an error, as rkt's fly
+    /// said it. See docs/adr/0008-app-arguments-follow-rkt.md.
     /// </summary>
     public static IReadOnlyList<string> Arguments(AppArguments app, ContainerConfig? config, string imageName)
     {
-        var entrypoint = app.Exec is not null ? [app.Exec] : config?.Entrypoint ?? [];
-        var command = app.Arguments ?? (app.Exec is not null ? [] : config?.Cmd ?? []);
-        var argv = entrypoint.Concat(command).ToList();
+        var argv = new List<string>();
+        if (app.Exec is not null)
+        {
+            argv.Add(app.Exec);
+        }
+        else
+        {
+            argv.AddRange(config?.Entrypoint ?? []);
+            argv.AddRange(config?.Cmd ?? []);
+        }
+
         if (argv.Count == 0 || argv[0].Length == 0)
         {
             throw new KubeflyException($"image \"{imageName}\" has an empty \"exec\" (try --exec=BINARY)");
         }
 
+        argv.AddRange(app.Arguments ?? []);
         return argv;
     }
 

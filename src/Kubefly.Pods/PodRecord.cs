@@ -214,7 +214,7 @@ internal static class PodRecordJson
     }
 
     /// <summary>Indexed by <see cref="MountPropagation"/>; spelled out, since Enum's names come through reflection.</summary>
-    private static readonly string[] PropagationNames = ["RSlave", "RShared", "Private"];
+    private static readonly string[] PropagationNames = ["RSlave", "RShared", "Private", "AsOnHost"];
 
     private static MountPropagation ParsePropagation(string text)
     {

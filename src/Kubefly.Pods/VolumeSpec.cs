@@ -33,7 +33,7 @@ public sealed partial record VolumeSpec
 
     public bool Recursive { get; init; }
 
-    /// <summary>kubefly's addition: how mounts under the volume propagate (default rslave).</summary>
+    /// <summary>kubefly's addition: how mounts under the volume propagate (host volumes: as on the host, rkt's rule).</summary>
     public MountPropagation Propagation { get; init; } = MountPropagation.RSlave;
 
     /// <summary>Octal permission bits of a kind=empty volume.</summary>
@@ -195,7 +195,7 @@ public sealed partial record VolumeSpec
                     Source = source,
                     ReadOnly = readOnly ?? false,
                     Recursive = recursive ?? false,
-                    Propagation = propagation ?? MountPropagation.RSlave,
+                    Propagation = propagation ?? MountPropagation.AsOnHost,
                 };
             default:
                 throw new FormatException("unrecognized volume kind: should be one of \"empty\", \"host\"");

@@ -2,7 +2,7 @@ using Kubefly.Fly;
 
 namespace Kubefly.Tests.Integration.Fly;
 
-/// <summary>Nothing a pod mounts reaches the host, except under an rshared volume, where it must.</summary>
+/// <summary>Nothing a pod mounts reaches the host, except under a volume that keeps the host's shared propagation, where it must.</summary>
 [Trait("Category", "Integration")]
 public sealed class FlyIsolationTests : IDisposable
 {
@@ -130,20 +130,122 @@ public sealed class FlyIsolationTests : IDisposable
         }
     }
 
-    [Fact]
-    public void RSharedNeedsASharedMountPoint()
+    /// <summary>
+    /// rkt fly's contract (its binds were made in the host's namespace): a host volume whose source is a
+    /// plain directory on a shared mount propagates the app's mounts and unmounts under it to the host,
+    /// and the host's into the pod, with no mount point made on the host for it.
+    /// </summary>
+    [Theory]
+    [InlineData(MountPropagation.AsOnHost, true)]
+    [InlineData(MountPropagation.AsOnHost, false)]
+    [InlineData(MountPropagation.RShared, true)]
+    public void AVolumeFromAPlainDirectoryOnASharedMountPropagatesBothWays(MountPropagation propagation, bool recursive)
     {
-        var plain = _workspace.Volume("plain");
+        var kubelet = _workspace.Volume("kubelet");
+        Directory.CreateDirectory(Path.Combine(kubelet, "orphaned"));
+        Directory.CreateDirectory(Path.Combine(kubelet, "from-host"));
+        Infrastructure.ProgramRunner.Shell($"mount -t tmpfs host-orphan {kubelet}/orphaned");
+        var hostMountsBefore = File.ReadAllText("/proc/self/mountinfo");
+        Assert.DoesNotContain(HostMountTable.Read(), m => m.MountPoint == kubelet);
+        var plan = _workspace.Plan("sh", "-c", "mkdir -p /var/lib/kubelet/secret && mount -t tmpfs pod-secret /var/lib/kubelet/secret && umount /var/lib/kubelet/orphaned && touch /var/lib/kubelet/ready && exec sleep 600") with
+        {
+            Mounts = [new FlyMount { Source = kubelet, Target = "/var/lib/kubelet", Recursive = recursive, Propagation = propagation, VolumeName = "kubelet" }],
+        };
+        if (!recursive)
+        {
+            // Without recursion the pod does not see the host's submount, so it has nothing to unmount.
+            plan = plan with { Arguments = ["sh", "-c", "mkdir -p /var/lib/kubelet/secret && mount -t tmpfs pod-secret /var/lib/kubelet/secret && touch /var/lib/kubelet/ready && exec sleep 600"] };
+        }
+
+        var pod = _workspace.Start(plan, Path.Combine(kubelet, "ready"));
+        try
+        {
+            Assert.Contains(HostMountTable.Read(), m => m.MountPoint == Path.Combine(kubelet, "secret") && m.Source == "pod-secret");
+            if (recursive)
+            {
+                Assert.DoesNotContain(HostMountTable.Read(), m => m.MountPoint == Path.Combine(kubelet, "orphaned"));
+            }
+
+            Infrastructure.ProgramRunner.Shell($"mount -t tmpfs host-tmpfs {kubelet}/from-host");
+            Assert.Contains(HostMountTable.OfProcess(pod.Id), m => m.MountPoint == "/var/lib/kubelet/from-host" && m.Source == "host-tmpfs");
+
+            // Only what the app mounts under the volume reaches the host: never the rootfs, /tmp, /proc, ...
+            Assert.DoesNotContain(_workspace.HostMountsInside(), m => !MountPlanner.IsAtOrUnder(m.MountPoint, kubelet));
+            Assert.DoesNotContain(HostMountTable.Read(), m => m.MountPoint == kubelet);
+        }
+        finally
+        {
+            FlyWorkspace.Stop(pod);
+        }
+
+        // The app's mount outlives the app on the host, as the kubelet's pod volumes must.
+        Assert.Contains(HostMountTable.Read(), m => m.MountPoint == Path.Combine(kubelet, "secret") && m.Source == "pod-secret");
+        Assert.DoesNotContain(_workspace.HostMountsInside(), m => !MountPlanner.IsAtOrUnder(m.MountPoint, kubelet));
+        Assert.NotEqual(hostMountsBefore, File.ReadAllText("/proc/self/mountinfo"));
+    }
+
+    [Fact]
+    public void AsOnHostOnAPrivateMountPropagatesNeitherWay()
+    {
+        var data = _workspace.Volume("data");
+        Infrastructure.ProgramRunner.Shell($"mount --bind {data} {data} && mount --make-private {data} && mkdir -p {data}/plain/from-host {data}/plain/from-pod");
+        var source = Path.Combine(data, "plain");
+        var plan = _workspace.Plan("sh", "-c", "mount -t tmpfs pod-tmpfs /vol/from-pod && touch /vol/ready && exec sleep 600") with
+        {
+            Mounts = [new FlyMount { Source = source, Target = "/vol", Propagation = MountPropagation.AsOnHost, VolumeName = "data" }],
+        };
+
+        var pod = _workspace.Start(plan, Path.Combine(source, "ready"));
+        try
+        {
+            Infrastructure.ProgramRunner.Shell($"mount -t tmpfs host-tmpfs {source}/from-host");
+            Assert.DoesNotContain(HostMountTable.Read(), m => m.Source == "pod-tmpfs");
+            Assert.DoesNotContain(HostMountTable.OfProcess(pod.Id), m => m.MountPoint == "/vol/from-host");
+            Assert.Contains(HostMountTable.OfProcess(pod.Id), m => m.MountPoint == "/vol" && !m.IsShared && !m.IsSlave);
+        }
+        finally
+        {
+            FlyWorkspace.Stop(pod);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AReadOnlyVolumeThatKeepsTheHostsPropagationIsReadOnlyWithItsSubmounts(bool recursive)
+    {
+        var data = _workspace.Volume("ro");
+        Directory.CreateDirectory(Path.Combine(data, "sub"));
+        Infrastructure.ProgramRunner.Shell($"mount -t tmpfs host-sub {data}/sub");
+        var plan = _workspace.Plan("sh", "-c", "touch /vol/top 2>/dev/null && echo top-writable; touch /vol/sub/x 2>/dev/null && echo sub-writable; grep -c ' /vol' /proc/self/mountinfo") with
+        {
+            Mounts = [new FlyMount { Source = data, Target = "/vol", ReadOnly = true, Recursive = recursive, Propagation = MountPropagation.AsOnHost, VolumeName = "ro" }],
+        };
+
+        var result = _workspace.Run(plan);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("top-writable", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("sub-writable", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(recursive ? "2" : "1", result.StandardOutput.Trim().Split('\n')[^1]);
+        Assert.False(File.Exists(Path.Combine(data, "top")));
+    }
+
+    [Fact]
+    public void RSharedNeedsASourceOnASharedMount()
+    {
+        var data = _workspace.Volume("private");
+        Infrastructure.ProgramRunner.Shell($"mount --bind {data} {data} && mount --make-private {data} && mkdir -p {data}/below");
         var plan = _workspace.Plan("true") with
         {
-            Mounts = [new FlyMount { Source = plain, Target = "/vol", Propagation = MountPropagation.RShared, VolumeName = "plain" }],
+            Mounts = [new FlyMount { Source = Path.Combine(data, "below"), Target = "/vol", Propagation = MountPropagation.RShared, VolumeName = "plain" }],
         };
 
         var result = _workspace.Run(plan);
 
         Assert.Equal(254, result.ExitCode);
-        Assert.Contains("propagation=rshared needs " + plain + " to be a shared mount point", result.StandardError, StringComparison.Ordinal);
-        Assert.Empty(_workspace.HostMountsInside());
+        Assert.Contains($"propagation=rshared needs {data}/below to lie on a shared mount of the host (it lies on {data}, which is not shared", result.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain(_workspace.HostMountsInside(), m => m.MountPoint != data);
     }
 
     private static IEnumerable<string> Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -11,7 +11,9 @@ namespace Kubefly.Tests.Integration.Wrappers;
 
 /// <summary>
 /// The container of <see cref="EtcdWrapperUnderSystemdTests"/>: Debian's etcd packed into an image
-/// (entrypoint /usr/bin/etcd, as in CoreOS's etcd images) and served as quay.io/coreos/etcd.
+/// with CMD ["/usr/bin/etcd"] and no ENTRYPOINT, the shape of CoreOS's etcd images, served as
+/// quay.io/coreos/etcd. The wrapper ends its command line with a bare `--` (or `-- $ETCD_OPTS`), which
+/// under rkt's rule adds nothing to (or appends to) that CMD.
 /// </summary>
 public sealed class EtcdEngineContainer : EngineContainer
 {
@@ -26,7 +28,7 @@ public sealed class EtcdEngineContainer : EngineContainer
                 [TestImages.BusyboxLayer(), TestImages.EtcdLayer()],
                 LayerCompression.Gzip,
                 Platform.Host,
-                new ContainerConfig { Entrypoint = ["/usr/bin/etcd"], Env = ["PATH=/usr/bin:/bin"] },
+                new ContainerConfig { Cmd = ["/usr/bin/etcd"], Env = ["PATH=/usr/bin:/bin"] },
                 tag: ImageTag);
             PushAsQuayImage($"oci:{layout.Path}:{ImageTag}", $"coreos/etcd:{ImageTag}");
         }
@@ -144,6 +146,55 @@ public sealed class EtcdWrapperUnderSystemdTests : IClassFixture<EtcdEngineConta
 
         Assert.Equal(0, Container.Systemctl("stop", Unit).ExitCode);
         _host.AssertNoPodMountsLeft(mountPointsBefore);
+    }
+
+    /// <summary>
+    /// etcd-member.service as Container Linux Config's transpiler wrote it: the stock unit, with etcd's
+    /// flags in ETCD_OPTS from a drop-in. The flags follow the image's CMD (rkt's rule), so etcd gets them.
+    /// </summary>
+    [Fact]
+    public async Task Flags_from_a_drop_in_are_appended_to_the_image_s_cmd()
+    {
+        var client = TestPorts.FreeLoopbackPort();
+        var peer = TestPorts.FreeLoopbackPort();
+        Container.Shell("mkdir -p /etc/systemd/system/etcd-member.service.d");
+        Container.WriteFile("/etc/systemd/system/etcd-member.service.d/20-clct-etcd-member.conf", $"""
+            [Service]
+            Environment="ETCD_IMAGE_TAG={EtcdEngineContainer.ImageTag}"
+            Environment="ETCD_USER=etcd"
+            Environment="ETCD_DATA_DIR={DataDir}-dropin"
+            Environment="ETCD_OPTS=--name=from-drop-in --listen-client-urls=http://127.0.0.1:{client} --advertise-client-urls=http://127.0.0.1:{client} --listen-peer-urls=http://127.0.0.1:{peer} --initial-advertise-peer-urls=http://127.0.0.1:{peer} --initial-cluster=from-drop-in=http://127.0.0.1:{peer}"
+            """);
+        _host.InstallUnit(Unit, $"""
+            [Unit]
+            Description=etcd (System Application Container)
+
+            [Service]
+            Type=notify
+            TimeoutStartSec=60
+            Environment="RKT_RUN_ARGS=--uuid-file-save={UuidFile}"
+            ExecStartPre=/usr/bin/mkdir --parents /var/lib/coreos
+            ExecStartPre=-/usr/bin/rkt rm --uuid-file={UuidFile}
+            ExecStart=/usr/lib/coreos/etcd-wrapper $ETCD_OPTS
+            ExecStop=-/usr/bin/rkt stop --uuid-file={UuidFile}
+            """);
+        try
+        {
+            var cursor = Container.JournalCursor();
+            StartAndAssertActive(cursor);
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{client}"), Timeout = TimeSpan.FromSeconds(10) };
+            var members = await http.PostAsync(new Uri("/v3/cluster/member/list", UriKind.Relative), Json([]));
+            Assert.Contains("\"name\":\"from-drop-in\"", await members.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            var mainPid = _host.MainPid(Unit);
+            var argv = Container.Shell($"tr '\\0' ' ' < /proc/{mainPid}/cmdline");
+            Assert.StartsWith("/usr/bin/etcd --name=from-drop-in ", argv, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Container.Systemctl("stop", Unit);
+            Container.Shell($"rm -rf /etc/systemd/system/etcd-member.service.d {DataDir}-dropin && systemctl daemon-reload");
+        }
     }
 
     private void StartAndAssertActive(string cursor)

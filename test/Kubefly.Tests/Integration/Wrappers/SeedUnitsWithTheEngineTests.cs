@@ -123,6 +123,62 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
         }
     }
 
+    /// <summary>
+    /// A third-party wrapper of the CoreOS era (a provider's node template): its own script calls plain
+    /// `rkt run` with a recursive host volume for the kubelet's directory, which is a plain directory on
+    /// the host's shared "/", no propagation key, and `rkt gc --mark-only` after stop. The stand-in mounts
+    /// a pod volume there and unmounts an orphaned one: the host must see both, as it did under rkt fly.
+    /// </summary>
+    [Fact]
+    public void A_third_party_rkt_wrapper_s_kubelet_mounts_and_unmounts_reach_the_host()
+    {
+        const string unit = "thirdparty-kubelet.service";
+        const string source = "/srv/thirdparty/kubelet";
+        Container.WriteFile("/opt/bin/thirdparty-kubelet-wrapper", $"""
+            #!/bin/sh
+            exec /usr/bin/rkt run --uuid-file-save=/var/run/thirdparty-kubelet.uuid \
+              --volume var-lib-kubelet,kind=host,source={source},recursive=true \
+              --mount volume=var-lib-kubelet,target=/var/lib/kubelet \
+              --volume etc-kubernetes,kind=host,source=/etc/kubernetes \
+              --mount volume=etc-kubernetes,target=/etc/kubernetes \
+              --hosts-entry host --insecure-options=image --stage1-from-dir=stage1-fly.aci \
+              docker://quay.io/coreos/hyperkube:{SeedUnits.ImageTag} --exec=/kubelet -- "$@"
+            """);
+        Container.Shell($"chmod 0755 /opt/bin/thirdparty-kubelet-wrapper && mkdir -p /etc/kubernetes {source}/pods/secret {source}/pods/orphaned && mount -t tmpfs orphaned-volume {source}/pods/orphaned");
+        _host.InstallUnit(unit, """
+            [Service]
+            ExecStartPre=-/usr/bin/rkt rm --uuid-file=/var/run/thirdparty-kubelet.uuid
+            ExecStart=/opt/bin/thirdparty-kubelet-wrapper --standin-mount=/var/lib/kubelet/pods/secret --standin-umount=/var/lib/kubelet/pods/orphaned
+            ExecStop=-/usr/bin/rkt stop --uuid-file=/var/run/thirdparty-kubelet.uuid
+            ExecStopPost=/usr/bin/rkt gc --mark-only
+            """);
+        var hostMountsBefore = _host.MountPoints();
+        Assert.DoesNotContain(source, hostMountsBefore);
+        var cursor = Container.JournalCursor();
+        try
+        {
+            Assert.Equal(0, Container.Systemctl("start", unit).ExitCode);
+            Assert.Equal("ok", WaitForHealthz(cursor, unit));
+            var hostMounts = Container.Shell("cat /proc/1/mountinfo");
+            Assert.Contains($" {source}/pods/secret ", hostMounts, StringComparison.Ordinal);
+            Assert.DoesNotContain($" {source}/pods/orphaned ", hostMounts, StringComparison.Ordinal);
+            Assert.DoesNotContain($" {source} ", hostMounts, StringComparison.Ordinal);
+            Assert.Equal("standin\n", Container.Shell($"cat {source}/pods/secret/made-by-standin"));
+            Assert.Equal("busybox\n", Container.Exec("cat", $"/proc/{_host.MainPid(unit)}/comm").StandardOutput);
+        }
+        finally
+        {
+            Container.Systemctl("stop", unit);
+        }
+
+        Assert.Equal("inactive", Container.Systemctl("is-active", unit).StandardOutput.Trim());
+        Assert.Contains("exited garbage", Container.Shell("rkt list --no-legend"), StringComparison.Ordinal);
+
+        // The kubelet's pod volume stays on the host, as under rkt; nothing of the pod itself does.
+        _host.AssertNoPodMountsLeft(hostMountsBefore, $"{source}/pods/secret");
+        Container.Exec("umount", $"{source}/pods/secret");
+    }
+
     [Theory]
     [InlineData("--volume coreos-var-log,kind=host,source=/var/log", "duplicate volume name \"coreos-var-log\"")]
     [InlineData("--volume data,kind=host", "invalid value in --volume flag \"data,kind=host\"")]
@@ -246,7 +302,7 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
         report.Split('\n').Where(line => line.StartsWith(prefix, StringComparison.Ordinal)).Select(line => line[prefix.Length..]).ToList();
 
     /// <summary>The stand-in's /healthz answer; fails with the unit's journal when the unit gave up first.</summary>
-    private string WaitForHealthz(string cursor)
+    private string WaitForHealthz(string cursor, string unit = Unit)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -258,10 +314,10 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
             }
             catch (HttpRequestException) when (DateTime.UtcNow < deadline)
             {
-                var state = Container.Systemctl("is-active", Unit).StandardOutput.Trim();
+                var state = Container.Systemctl("is-active", unit).StandardOutput.Trim();
                 if (state is "failed" or "inactive")
                 {
-                    throw new Xunit.Sdk.XunitException($"{Unit} is {state} before /healthz answered\n{Container.Journal(Unit, cursor)}");
+                    throw new Xunit.Sdk.XunitException($"{unit} is {state} before /healthz answered\n{Container.Journal(unit, cursor)}");
                 }
 
                 Thread.Sleep(100);

@@ -36,39 +36,48 @@ public sealed class MountPlannerTests
         Assert.Equal([new PropagationChange("/", Interop.MS_REC | Interop.MS_SLAVE)], changes);
     }
 
-    [Fact]
-    public void RSharedSourcesAndTheirSubmountsAreLeftSharedEverythingElseSlavedOneByOne()
+    [Theory]
+    [InlineData("/var/lib/kubelet")]
+    [InlineData("/var/lib/kubelet/pods/x/deeper")]
+    [InlineData("/srv/plain-directory-on-shared-root")]
+    public void RSharedSourcesOnASharedMountNeedNoMountPointOfTheirOwnAndTheTreeStillBecomesASlaveAtOnce(string source)
     {
-        var plan = Plan(new FlyMount { Source = "/var/lib/kubelet", Target = "/var/lib/kubelet", Propagation = MountPropagation.RShared, VolumeName = "kubelet" });
+        var plan = Plan(new FlyMount { Source = source, Target = "/var/lib/kubelet", Propagation = MountPropagation.RShared, VolumeName = "kubelet" });
 
         var changes = MountPlanner.PlanPropagation(plan, Mounts);
 
-        Assert.Equal(["/", "/proc", "/var/lib/kubelet-other", "/srv/private"], changes.Select(c => c.MountPoint));
-        Assert.All(changes, c => Assert.Equal(Interop.MS_SLAVE, c.Flags));
+        Assert.Equal([new PropagationChange("/", Interop.MS_REC | Interop.MS_SLAVE)], changes);
     }
 
     [Theory]
-    [InlineData("/srv/private", "a mount point without shared propagation")]
-    [InlineData("/srv/elsewhere", "not a mount point")]
-    public void AnRSharedSourceMustBeASharedMountPoint(string source, string why)
+    [InlineData("/srv/private", "/srv/private, which is not shared")]
+    [InlineData("/srv/private/below", "/srv/private, which is not shared")]
+    public void AnRSharedSourceMustLieOnASharedMount(string source, string why)
     {
         var plan = Plan(new FlyMount { Source = source, Target = "/x", Propagation = MountPropagation.RShared, VolumeName = "v" });
 
         var error = Assert.Throws<FlyException>(() => MountPlanner.PlanPropagation(plan, Mounts));
 
-        Assert.Contains($"volume v: propagation=rshared needs {source} to be a shared mount point", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"volume v: propagation=rshared needs {source} to lie on a shared mount of the host", error.Message, StringComparison.Ordinal);
         Assert.Contains(why, error.Message, StringComparison.Ordinal);
-        Assert.Contains($"mount --make-shared {source}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("mount --make-rshared /srv/private", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void TheRootfsMayNotLieUnderAnRSharedSource()
+    public void AsOnHostVolumesNeedNoMountTableAtAll()
     {
-        var plan = Plan(new FlyMount { Source = "/", Target = "/host", Propagation = MountPropagation.RShared, VolumeName = "root" });
+        var plan = Plan(new FlyMount { Source = "/srv/private", Target = "/x", Propagation = MountPropagation.AsOnHost, VolumeName = "v" });
 
-        var error = Assert.Throws<FlyException>(() => MountPlanner.PlanPropagation(plan, Mounts));
+        Assert.Equal([new PropagationChange("/", Interop.MS_REC | Interop.MS_SLAVE)], MountPlanner.PlanPropagation(plan, []));
+    }
 
-        Assert.Contains("lies under the rshared source", error.Message, StringComparison.Ordinal);
+    [Fact]
+    public void TheContainingMountIsTheLongestMountPointAboveThePathNotAPrefixOfItsName()
+    {
+        Assert.Equal("/var/lib/kubelet", MountPlanner.ContainingMount(Mounts, "/var/lib/kubelet/a")!.MountPoint);
+        Assert.Equal("/", MountPlanner.ContainingMount(Mounts, "/var/lib/kubelet-x")!.MountPoint);
+        Assert.Equal("/var/lib/kubelet-other", MountPlanner.ContainingMount(Mounts, "/var/lib/kubelet-other")!.MountPoint);
+        Assert.Null(MountPlanner.ContainingMount([], "/a"));
     }
 
     [Fact]
@@ -93,13 +102,18 @@ public sealed class MountPlannerTests
     [InlineData(MountPropagation.RSlave, true, 0x5000UL, 0x84000UL)]
     [InlineData(MountPropagation.Private, false, 0x1000UL, 0x40000UL)]
     [InlineData(MountPropagation.Private, true, 0x5000UL, 0x44000UL)]
-    [InlineData(MountPropagation.RShared, true, 0x5000UL, 0UL)]
+    [InlineData(MountPropagation.RShared, true, 0x4000UL, 0UL)]
+    [InlineData(MountPropagation.RShared, false, 0UL, 0UL)]
+    [InlineData(MountPropagation.AsOnHost, true, 0x4000UL, 0UL)]
+    [InlineData(MountPropagation.AsOnHost, false, 0UL, 0UL)]
     public void VolumeFlagsFollowRecursionAndPropagation(MountPropagation propagation, bool recursive, ulong flags, ulong propagationFlags)
     {
         var plan = Plan(new FlyMount { Source = "/h", Target = "/v", Recursive = recursive, Propagation = propagation, VolumeName = "v" });
 
         var volume = MountPlanner.PlanMounts(plan, null).Single(m => m.Target == "/v");
 
+        var keepsHostPropagation = propagation is MountPropagation.RShared or MountPropagation.AsOnHost;
+        Assert.Equal(keepsHostPropagation ? PlannedMountKind.HostTree : PlannedMountKind.Bind, volume.Kind);
         Assert.Equal(flags, volume.Flags);
         Assert.Equal(propagationFlags, volume.PropagationFlags);
         Assert.Equal("volume v", volume.Purpose);

@@ -50,22 +50,66 @@ public sealed class AppSetupTests
         Assert.Equal(["/entry", "-x", "serve"], AppSetup.Arguments(Parse("img").App, config, "img"));
     }
 
-    [Fact]
-    public void App_arguments_replace_cmd()
+    /// <summary>
+    /// rkt's rule for every image shape: exec is Entrypoint + Cmd, --exec replaces all of it, arguments
+    /// after `--` are appended, a bare `--` (or `-- ---`) adds nothing. "none" is an expected error.
+    /// </summary>
+    [Theory]
+    // CMD only: the etcd image's shape (CMD ["/usr/local/bin/etcd"], no ENTRYPOINT).
+    [InlineData("cmd", "", "", "/usr/local/bin/etcd")]
+    [InlineData("cmd", "", "--", "/usr/local/bin/etcd")]
+    [InlineData("cmd", "", "-- ---", "/usr/local/bin/etcd")]
+    [InlineData("cmd", "", "-- --listen=x --v", "/usr/local/bin/etcd --listen=x --v")]
+    [InlineData("cmd", "--exec=/bin/sh", "", "/bin/sh")]
+    [InlineData("cmd", "--exec=/bin/sh", "--", "/bin/sh")]
+    [InlineData("cmd", "--exec=/bin/sh", "-- -c true", "/bin/sh -c true")]
+    // ENTRYPOINT only.
+    [InlineData("entrypoint", "", "", "/entry -x")]
+    [InlineData("entrypoint", "", "--", "/entry -x")]
+    [InlineData("entrypoint", "", "-- a b", "/entry -x a b")]
+    [InlineData("entrypoint", "--exec=/bin/sh", "", "/bin/sh")]
+    [InlineData("entrypoint", "--exec=/bin/sh", "-- a", "/bin/sh a")]
+    // Both: the arguments follow Cmd; they do not replace it.
+    [InlineData("both", "", "", "/entry -x serve")]
+    [InlineData("both", "", "--", "/entry -x serve")]
+    [InlineData("both", "", "-- a b", "/entry -x serve a b")]
+    [InlineData("both", "--exec=/kubelet", "", "/kubelet")]
+    [InlineData("both", "--exec=/kubelet", "--", "/kubelet")]
+    [InlineData("both", "--exec=/kubelet", "-- --v=2", "/kubelet --v=2")]
+    // Neither: only --exec gives a program.
+    [InlineData("neither", "", "", "none")]
+    [InlineData("neither", "", "--", "none")]
+    [InlineData("neither", "", "-- a", "none")]
+    [InlineData("neither", "--exec=/bin/true", "", "/bin/true")]
+    [InlineData("neither", "--exec=/bin/true", "-- a", "/bin/true a")]
+    public void Argv_follows_rkt_exec_then_appended_arguments(string shape, string exec, string tail, string expected)
     {
-        var config = new ContainerConfig { Entrypoint = ["/entry"], Cmd = ["serve"] };
+        var config = shape switch
+        {
+            "cmd" => new ContainerConfig { Cmd = ["/usr/local/bin/etcd"] },
+            "entrypoint" => new ContainerConfig { Entrypoint = ["/entry", "-x"] },
+            "both" => new ContainerConfig { Entrypoint = ["/entry", "-x"], Cmd = ["serve"] },
+            _ => new ContainerConfig(),
+        };
+        string[] tokens = ["img", .. exec.Split(' ', StringSplitOptions.RemoveEmptyEntries), .. tail.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+        var app = Parse(tokens).App;
 
-        Assert.Equal(["/entry", "a", "b"], AppSetup.Arguments(Parse("img", "--", "a", "b").App, config, "img"));
-        Assert.Equal(["/entry"], AppSetup.Arguments(Parse("img", "--", "---").App, config, "img"));
+        if (expected == "none")
+        {
+            Assert.Throws<KubeflyException>(() => AppSetup.Arguments(app, config, "img"));
+        }
+        else
+        {
+            Assert.Equal(expected.Split(' '), AppSetup.Arguments(app, config, "img"));
+        }
     }
 
     [Fact]
-    public void Exec_replaces_the_entrypoint_and_drops_cmd()
+    public void An_image_whose_cmd_is_empty_and_entrypoint_missing_is_refused_even_with_arguments()
     {
-        var config = new ContainerConfig { Entrypoint = ["/entry"], Cmd = ["serve"] };
+        var error = Assert.Throws<KubeflyException>(() => AppSetup.Arguments(Parse("img", "--", "--listen=x").App, new ContainerConfig { Cmd = [] }, "etcd"));
 
-        Assert.Equal(["/kubelet"], AppSetup.Arguments(Parse("img", "--exec=/kubelet").App, config, "img"));
-        Assert.Equal(["/kubelet", "--v=2"], AppSetup.Arguments(Parse("img", "--exec=/kubelet", "--", "--v=2").App, config, "img"));
+        Assert.Contains("has an empty \"exec\"", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -279,9 +279,12 @@ public sealed class RunArgumentsParserTests
     }
 
     [Fact]
-    public void Volume_propagation_is_kubefly_s_extension()
+    public void Volume_propagation_is_kubefly_s_extension_and_host_volumes_default_to_rkt_s_rule()
     {
-        Assert.Equal(MountPropagation.RSlave, Parse("--volume=v,kind=host,source=/a", "img").Volumes[0].Propagation);
+        Assert.Equal(MountPropagation.AsOnHost, Parse("--volume=v,kind=host,source=/a", "img").Volumes[0].Propagation);
+        Assert.Equal(MountPropagation.AsOnHost, Parse("--volume=v,kind=host,source=/a,recursive=true,readOnly=true", "img").Volumes[0].Propagation);
+        Assert.Equal(MountPropagation.RSlave, Parse("--volume=v,kind=host,source=/a,propagation=rslave", "img").Volumes[0].Propagation);
+        Assert.NotEqual(MountPropagation.AsOnHost, Parse("--volume=v,kind=empty", "img").Volumes[0].Propagation);
         Assert.Equal(MountPropagation.RShared, Parse("--volume=v,kind=host,source=/a,propagation=rshared", "img").Volumes[0].Propagation);
         Assert.Equal(MountPropagation.Private, Parse("--volume=v,kind=host,source=/a,propagation=private", "img").Volumes[0].Propagation);
     }
