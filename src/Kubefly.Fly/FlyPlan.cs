@@ -8,7 +8,7 @@ namespace Kubefly.Fly;
 /// </summary>
 public sealed record FlyPlan
 {
-    /// <summary>The pod directory (for pid/pgid files and the private dirs below).</summary>
+    /// <summary>The pod directory (for the pid and mntns files and the private dirs below).</summary>
     public required string PodDirectory { get; init; }
 
     /// <summary>Unpacked layer directories, bottom layer first.</summary>

@@ -11,15 +11,18 @@ public static partial class FlyStage
     private static readonly int[] UntouchableSignals = [Interop.SIGKILL, Interop.SIGSTOP];
 
     /// <summary>
-    /// "pid" and "pgid" in the pod directory, decimal without a newline. The pid is this process's: exec
-    /// keeps it, so it is the app's. Written via a temporary file and rename, so a reader never sees half.
+    /// "pid" and "mntns" in the pod directory, without a newline. The pid is this process's: exec keeps
+    /// it, so it is the app's. mntns names the pod's mount namespace ("mnt:[INODE]"), which every process
+    /// of the pod shares and nothing else does: stop signals exactly those (no process group is recorded,
+    /// since the app keeps its caller's group and terminal). Written via a temporary file and rename, so a
+    /// reader never sees half.
     /// </summary>
     private static void WritePidFiles(string podDirectory)
     {
         Step("pid files", () =>
         {
             WriteAtomically(Path.Combine(podDirectory, "pid"), Interop.GetProcessId().ToString(CultureInfo.InvariantCulture));
-            WriteAtomically(Path.Combine(podDirectory, "pgid"), Interop.GetProcessGroupId().ToString(CultureInfo.InvariantCulture));
+            WriteAtomically(Path.Combine(podDirectory, "mntns"), Interop.Readlink("/proc/thread-self/ns/mnt"));
         });
     }
 

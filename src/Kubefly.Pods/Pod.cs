@@ -19,6 +19,7 @@ public sealed class Pod : IDisposable
     private bool lockedByOther;
     private bool lockedByMe;
     private PodRecord? record;
+    private IReadOnlyList<int>? processes;
 
     internal Pod(PodStore store, PodUuid uuid, PodLocation location, SafeFileHandle handle, bool locked, bool createdByMe)
     {
@@ -35,7 +36,20 @@ public sealed class Pod : IDisposable
 
     public PodLocation Location { get; private set; }
 
-    public PodState State => PodStates.From(Location, lockedByOther || lockedByMe);
+    /// <summary>
+    /// rkt's state, with one addition: a pod in run/ whose lock is free still runs while any process is
+    /// left in its mount namespace (a daemon that closed its descriptors, say).
+    /// </summary>
+    public PodState State => PodStates.From(Location, lockedByOther || lockedByMe || (Location == PodLocation.Run && Processes.Count > 0));
+
+    /// <summary>
+    /// The processes still in the pod (its mount namespace), as of the store's process snapshot; none
+    /// before the app started. See <see cref="PodProcesses"/>.
+    /// </summary>
+    public IReadOnlyList<int> Processes => processes ??= MountNamespace is { } ns && Location == PodLocation.Run ? store.Processes.Of(Uuid, ns) : [];
+
+    /// <summary>The pod's mount namespace ("mnt:[INODE]"), written by the fly stage just before exec.</summary>
+    public string? MountNamespace => ReadText(PodPaths.MountNamespace);
 
     public string Path => store.PathOf(Location, Uuid);
 
@@ -57,7 +71,6 @@ public sealed class Pod : IDisposable
 
     public int? Pid => ReadInt(PodPaths.Pid);
 
-    public int? ProcessGroup => ReadInt(PodPaths.Pgid);
 
     /// <summary>A path inside the pod directory that stays valid while the handle is open, even across a move.</summary>
     public string Inside(string name) => $"/proc/self/fd/{LockDescriptor}/{name}";
@@ -200,12 +213,18 @@ public sealed class Pod : IDisposable
         }
     }
 
-    private int? ReadInt(string name)
+    private int? ReadInt(string name) =>
+        int.TryParse(ReadText(name), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+
+    /// <summary>A small file of the pod (pid, mntns), trimmed; null when absent. At most 64 bytes are read: the state dir is not trusted.</summary>
+    private string? ReadText(string name)
     {
         try
         {
-            var text = File.ReadAllText(Inside(name)).Trim();
-            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+            using var stream = new FileStream(Inside(name), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+            Span<byte> buffer = stackalloc byte[64];
+            var length = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            return System.Text.Encoding.UTF8.GetString(buffer[..length]).Trim();
         }
         catch (FileNotFoundException)
         {

@@ -1,4 +1,3 @@
-using Kubefly.Linux;
 using Kubefly.Oci;
 
 namespace Kubefly.Pods;
@@ -60,7 +59,7 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
         }
     }
 
-    /// <summary>stop: SIGTERM (SIGKILL with force) to the app's pid, or to its process group once the pid is gone.</summary>
+    /// <summary>stop: SIGTERM (SIGKILL with force) to every process in the pod, whatever its session or group.</summary>
     public int Stop(IEnumerable<string> uuids, bool force, int exitCodeSoFar = 0)
     {
         var failures = 0;
@@ -222,23 +221,35 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
         }
     }
 
-    private static string? Signal(Pod pod, int signal)
+    /// <summary>
+    /// Signals every process in the pod's mount namespace, and nothing else (see <see cref="PodProcesses"/>):
+    /// not the caller's process group, not a process that reused a recorded pid. Null on success.
+    /// </summary>
+    private string? Signal(Pod pod, int signal)
     {
-        if (pod.Pid is { } pid and > 1 && Interop.TryKill(pid, 0) == 0)
+        if (pod.MountNamespace is not { } mountNamespace)
         {
-            var errno = Interop.TryKill(pid, signal);
-            return errno == 0 ? null : $"error stopping process {pid}: {Errno.Describe(errno)}";
+            return pod.Pid is null ? "the app has not started yet (no pid file)" : $"the pod has no {PodPaths.MountNamespace} file: it was started by an older kubefly or its directory was tampered with";
         }
 
-        // The pid is gone but the lock is still held: children of the app hold it; they share its group.
-        var group = pod.ProcessGroup ?? 0;
-        if (group <= 1)
+        store.ForgetProcesses();
+        var members = store.Processes.Of(pod.Uuid, mountNamespace);
+        var signalled = PodProcesses.Signal(members, pod.Uuid, mountNamespace, signal);
+        if (signalled.Count > 0)
         {
-            return pod.Pid is null ? "the app has not started yet (no pid file)" : "error reading pgid: no pgid file";
+            return null;
         }
 
-        var groupErrno = Interop.TryKill(-group, signal);
-        return groupErrno == 0 ? null : $"error stopping process group {group}: {Errno.Describe(groupErrno)}";
+        // Nothing left in the namespace, yet the lock was held: a process that left the pod by setns or
+        // unshare keeps it. It is outside the pod, so it is named, never signalled.
+        var holders = PodProcesses.HoldersOf(pod.Path);
+        if (holders.Count > 0)
+        {
+            return $"no process is left in the pod's mount namespace; process(es) {string.Join(", ", holders)} hold its lock from outside it and were not signalled (stop them yourself if they are the pod's)";
+        }
+
+        // Everything exited between the state check and now.
+        return null;
     }
 
     private bool RemovePod(Pod pod)

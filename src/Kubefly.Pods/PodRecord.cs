@@ -70,7 +70,7 @@ public static class PodPaths
 {
     public const string Record = "pod.json";
     public const string Pid = "pid";
-    public const string Pgid = "pgid";
+    public const string MountNamespace = "mntns";
     public const string GarbageMarked = "gc-marked";
     public const string Rootfs = "rootfs";
     public const string Overlay = "overlay";

@@ -42,6 +42,12 @@ public static class PodReports
             lines.Add($"pid={pid.ToString(CultureInfo.InvariantCulture)}");
         }
 
+        if (state == PodState.Running && pod.Processes.Count > 0)
+        {
+            // kubefly's addition: every process still in the pod, the app's daemons included.
+            lines.Add($"pids={string.Join(',', pod.Processes.Order())}");
+        }
+
         lines.Add($"exited={(state is PodState.Exited or PodState.ExitedGarbage ? "true" : "false")}");
         return lines;
     }

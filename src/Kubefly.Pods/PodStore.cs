@@ -15,6 +15,8 @@ public sealed class PodLookupException(string message) : KubeflyException(messag
 /// </summary>
 public sealed class PodStore
 {
+    private PodProcesses? processes;
+
     private static readonly PodLocation[] LookupOrder =
         [PodLocation.Embryo, PodLocation.Prepare, PodLocation.Prepared, PodLocation.Run, PodLocation.ExitedGarbage, PodLocation.Garbage];
 
@@ -27,6 +29,14 @@ public sealed class PodStore
     public string DataDirectory { get; }
 
     public string PodsDirectory { get; }
+
+    /// <summary>
+    /// The node's processes by mount namespace, read once and shared by every pod opened until
+    /// <see cref="ForgetProcesses"/> (a command that polls forgets it between polls).
+    /// </summary>
+    public PodProcesses Processes => processes ??= PodProcesses.Snapshot();
+
+    public void ForgetProcesses() => processes = null;
 
     public string PathOf(PodLocation location, PodUuid uuid) => Path.Combine(PodsDirectory, location.DirectoryName(), uuid.Value);
 

@@ -140,6 +140,7 @@ internal static class PodWaiter
 
             Thread.Sleep(100);
             pod.Dispose();
+            store.ForgetProcesses();
             pod = store.Open(uuid) ?? throw new Oci.KubeflyException($"{what}: pod \"{uuid}\" is gone");
         }
 

@@ -29,7 +29,7 @@ public static class TestImages
         var tar = new TarBuilder()
             .Directory("bin/")
             .HostFile("bin/busybox", "/bin/busybox", (UnixFileMode)0b111_101_101);
-        foreach (var applet in new[] { "sh", "cat", "ls", "echo", "id", "sleep", "true", "false", "env", "mount", "touch", "mkdir", "grep", "stat", "readlink", "wc", "head", "test", "kill", "httpd", "nc", "wget", "printf", "tr", "sed", "awk", "find", "rm", "df" })
+        foreach (var applet in new[] { "sh", "cat", "ls", "echo", "id", "sleep", "true", "false", "env", "mount", "touch", "mkdir", "grep", "stat", "readlink", "wc", "head", "test", "kill", "httpd", "nc", "wget", "printf", "tr", "sed", "awk", "find", "rm", "df", "setsid", "umount" })
         {
             tar.Symlink($"bin/{applet}", "busybox");
         }

@@ -62,13 +62,16 @@ public sealed class FlyExecTests : IDisposable
     }
 
     [Fact]
-    public void TheAppsExitCodeIsTheProcessExitCodeAndItsPidIsThePidFiles()
+    public void TheAppsExitCodeIsTheProcessExitCodeAndItsPidAndNamespaceAreRecorded()
     {
-        var result = _workspace.Run(_workspace.Plan("sh", "-c", "echo $$; exit 42"));
+        var result = _workspace.Run(_workspace.Plan("sh", "-c", "echo $$; readlink /proc/self/ns/mnt; exit 42"));
 
         Assert.Equal(42, result.ExitCode);
-        Assert.Equal(result.StandardOutput.Trim(), File.ReadAllText(Path.Combine(_workspace.PodDirectory, "pid")));
-        Assert.True(int.Parse(File.ReadAllText(Path.Combine(_workspace.PodDirectory, "pgid")), System.Globalization.CultureInfo.InvariantCulture) > 0);
+        var lines = result.StandardOutput.Trim().Split('\n');
+        Assert.Equal(lines[0], File.ReadAllText(Path.Combine(_workspace.PodDirectory, "pid")));
+        Assert.Equal(lines[1], File.ReadAllText(Path.Combine(_workspace.PodDirectory, "mntns")));
+        Assert.NotEqual(new FileInfo("/proc/self/ns/mnt").LinkTarget, lines[1]);
+        Assert.False(File.Exists(Path.Combine(_workspace.PodDirectory, "pgid")), "no process group is recorded: stop never signals one");
     }
 
     [Fact]

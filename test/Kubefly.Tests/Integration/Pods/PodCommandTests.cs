@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
+using Kubefly.Tests.Infrastructure;
 using Kubefly.Pods;
 
 namespace Kubefly.Tests.Integration.Pods;
@@ -43,17 +46,83 @@ public sealed class PodCommandTests : IDisposable
     }
 
     [Fact]
-    public void Stop_falls_back_to_the_process_group_when_the_pid_is_gone()
+    public void Stop_never_signals_an_unrelated_process_that_reused_the_recorded_pid()
     {
-        var gone = Infrastructure.ProgramRunner.Shell("/bin/bash -c 'echo $$'").Trim();
-        var (uuid, app) = pods.Running(pidFileContent: gone);
+        using var unrelated = Process.Start("/bin/sleep", ["600"])!;
+        try
+        {
+            var (uuid, app) = pods.Running(pidFileContent: unrelated.Id.ToString(CultureInfo.InvariantCulture));
 
-        var result = pods.Kubefly("stop", uuid.Value);
+            var result = pods.Kubefly("stop", "--force", uuid.Value);
 
-        Assert.Equal(0, result.ExitCode);
-        app.WaitForExit();
-        Assert.Equal(128 + 15, app.ExitCode);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            app.WaitForExit();
+            Assert.Equal(128 + 9, app.ExitCode);
+            Assert.False(unrelated.HasExited, "stop killed a process outside the pod that had the recorded pid");
+        }
+        finally
+        {
+            unrelated.Kill();
+            unrelated.WaitForExit();
+        }
     }
+
+    /// <summary>
+    /// Namespace ids are reused: the next pod often gets the id an exited pod recorded. The exited pod
+    /// must stay exited, and stopping it must not touch the pod that now has that id.
+    /// </summary>
+    [Fact]
+    public void An_exited_pod_whose_namespace_id_another_pod_reused_stays_exited_and_stop_spares_the_other()
+    {
+        var (other, otherApp) = pods.Running();
+        var exited = pods.Exited();
+        var reused = File.ReadAllText(Path.Combine(pods.Store.PathOf(PodLocation.Run, other), PodPaths.MountNamespace));
+        File.WriteAllText(Path.Combine(pods.Store.PathOf(PodLocation.Run, exited), PodPaths.MountNamespace), reused);
+
+        Assert.StartsWith("state=exited\n", pods.Kubefly("status", exited.Value).StandardOutput, StringComparison.Ordinal);
+        var stop = pods.Kubefly("stop", "--force", exited.Value);
+
+        Assert.Equal(0, stop.ExitCode);
+        Assert.Equal($"pod \"{exited}\" is already stopped\n", stop.StandardOutput);
+        Assert.False(otherApp.HasExited);
+        Assert.Equal(PodState.Running, pods.StateOf(other));
+        Assert.Contains($"Garbage collecting pod \"{exited}\"", pods.Kubefly("gc", "--grace-period=0s").StandardOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>A daemon that closed every descriptor (the lock too) still makes the pod run: the pod is its namespace.</summary>
+    [Fact]
+    public void A_pod_runs_while_a_process_is_left_in_it_even_without_the_lock()
+    {
+        var (uuid, app) = pods.Running(app: "exec 9<&- && exec sleep 600");
+
+        Assert.Equal(PodState.Running, pods.StateOf(uuid));
+        var status = pods.Kubefly("status", uuid.Value).StandardOutput;
+        Assert.Contains("state=running\n", status, StringComparison.Ordinal);
+        Assert.Contains($"pids={app.Id}\n", status, StringComparison.Ordinal);
+        Assert.DoesNotContain($"Moving pod \"{uuid}\"", pods.Kubefly("gc").StandardError, StringComparison.Ordinal);
+        Assert.Equal(PodState.Running, pods.StateOf(uuid));
+        Assert.Equal(254, pods.Kubefly("rm", uuid.Value).ExitCode);
+
+        Assert.Equal(0, pods.Kubefly("stop", uuid.Value).ExitCode);
+        app.WaitForExit();
+        Assert.Equal(PodState.Exited, pods.StateOf(uuid));
+    }
+
+    [Fact]
+    public void A_lock_holder_that_left_the_pod_s_namespace_is_named_and_never_signalled()
+    {
+        var (uuid, app) = pods.Running(app: $"exec nsenter --mount=/proc/{Environment.ProcessId}/ns/mnt sleep 600");
+        Wait.Until(() => PodProcessesInNamespaceGone(app.Id), TimeSpan.FromSeconds(10), "the app to leave the pod's namespace");
+
+        var result = pods.Kubefly("stop", "--force", uuid.Value);
+
+        Assert.Equal(254, result.ExitCode);
+        Assert.Contains($"process(es) {app.Id} hold its lock from outside it and were not signalled", result.StandardError, StringComparison.Ordinal);
+        Assert.False(app.HasExited);
+    }
+
+    private static bool PodProcessesInNamespaceGone(int pid) =>
+        File.Exists($"/proc/{pid}/ns/mnt") && new FileInfo($"/proc/{pid}/ns/mnt").LinkTarget == new FileInfo($"/proc/{Environment.ProcessId}/ns/mnt").LinkTarget;
 
     [Fact]
     public void Stop_with_an_unreadable_uuid_file_exits_1()

@@ -8,8 +8,9 @@ namespace Kubefly.Tests.Integration.Pods;
 
 /// <summary>
 /// A kubefly data dir of its own with pods made by the real pod code. "Running" pods get a stand-in
-/// for the exec'd app: a process that takes the pod lock on the pod directory, writes pid and pgid as
-/// the fly stage does, and execs sleep, keeping the lock as the app would.
+/// for the exec'd app: a process that takes the pod lock on the pod directory, enters a mount namespace
+/// of its own with a mount on the pod's rootfs dir (so its mount table shows the pod), writes pid and
+/// mntns as the fly stage does, and execs the app (sleep by default), keeping the lock as the app would.
 /// </summary>
 public sealed class PodFixture : IDisposable
 {
@@ -41,25 +42,22 @@ public sealed class PodFixture : IDisposable
     }
 
     /// <summary>A pod whose app is alive: a process in a session of its own holds the lock.</summary>
-    public (PodUuid Uuid, Process App) Running(string? uuidFile = null, string pidFileContent = "$$")
+    public (PodUuid Uuid, Process App) Running(string? uuidFile = null, string pidFileContent = "$$", string app = "exec sleep 600", bool newSession = true)
     {
         var launch = Prepare(uuidFile);
         var path = launch.Plan.PodDirectory;
         launch.Pod.Dispose();
-        var script = $"exec 9<'{path}'; flock -x 9; echo $$ > '{path}/pgid'; echo {pidFileContent} > '{path}/pid.tmp'; mv '{path}/pid.tmp' '{path}/pid'; exec sleep 600";
-        var app = Process.Start("/usr/bin/setsid", ["/bin/bash", "-c", script])!;
-        holders.Add(app);
-        while (!File.Exists(Path.Combine(path, PodPaths.Pid)))
+        var inside = $"mount -t tmpfs pod-standin '{path}/rootfs' && readlink /proc/self/ns/mnt > '{path}/mntns.tmp' && mv '{path}/mntns.tmp' '{path}/mntns' && echo {pidFileContent} > '{path}/pid.tmp' && mv '{path}/pid.tmp' '{path}/pid' && {app}";
+        var script = $"exec 9<'{path}'; flock -x 9; exec unshare -m --propagation slave /bin/bash -c \"{inside.Replace("\"", "\\\"", StringComparison.Ordinal)}\"";
+        var started = newSession ? Process.Start("/usr/bin/setsid", ["/bin/bash", "-c", script])! : Process.Start("/bin/bash", ["-c", script])!;
+        holders.Add(started);
+        Wait.Until(() => File.Exists(Path.Combine(path, PodPaths.Pid)) || started.HasExited, TimeSpan.FromSeconds(30), "the stand-in app to start");
+        if (started.HasExited && !File.Exists(Path.Combine(path, PodPaths.Pid)))
         {
-            if (app.HasExited)
-            {
-                throw new InvalidOperationException($"lock holder exited with {app.ExitCode}");
-            }
-
-            Thread.Sleep(20);
+            throw new InvalidOperationException($"lock holder exited with {started.ExitCode}");
         }
 
-        return (launch.Pod.Uuid, app);
+        return (launch.Pod.Uuid, started);
     }
 
     public PodState StateOf(PodUuid uuid)
