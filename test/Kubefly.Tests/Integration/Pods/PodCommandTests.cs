@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Kubefly.Tests.Infrastructure;
 using Kubefly.Pods;
+using Kubefly.Tests.Infrastructure;
 
 namespace Kubefly.Tests.Integration.Pods;
 
