@@ -8,7 +8,17 @@ public sealed record GlobalOptions
 {
     public const string DefaultDir = "/var/lib/kubefly";
 
-    public string Dir { get; init; } = Environment.GetEnvironmentVariable("KUBEFLY_DIR") is { Length: > 0 } env ? env : DefaultDir;
+    /// <summary>
+    /// The state directory, made absolute once, here: the pod layer and the fly stage need absolute
+    /// paths, and a relative one would be resolved again against whatever directory each step is in.
+    /// </summary>
+    public string Dir
+    {
+        get;
+        init => field = Absolute(value);
+    }
+
+    = Absolute(Environment.GetEnvironmentVariable("KUBEFLY_DIR") is { Length: > 0 } env ? env : DefaultDir);
 
     public InsecureOptions Insecure { get; init; }
 
@@ -47,6 +57,13 @@ public sealed record GlobalOptions
                 return null;
         }
     }
+
+    private static string Absolute(string directory) => directory switch
+    {
+        "" => throw new UsageException("--dir: the state directory must not be empty"),
+        _ when directory.Contains('\0', StringComparison.Ordinal) => throw new UsageException("--dir: the state directory must not contain a NUL character"),
+        _ => Path.GetFullPath(directory),
+    };
 
     public static bool ParseBool(string name, string? value) => value switch
     {

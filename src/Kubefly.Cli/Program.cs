@@ -13,6 +13,7 @@ public static class Program
     public static int Main(string[] args)
     {
         StandardStreams.Install();
+        Linux.FileCreationMask.Harden();
         var name = InvocationName.Current();
         if (WrapperProfiles.All.FirstOrDefault(profile => profile.ProgramName == name) is { } wrapper)
         {

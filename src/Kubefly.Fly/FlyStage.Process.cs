@@ -78,6 +78,7 @@ public static partial class FlyStage
 
             ResetSignalDispositions();
             Interop.UnblockAllSignals();
+            FileCreationMask.RestoreForExec();
             var errno = program.Exec();
             FailAfterRootSwitch($"exec {program.Name}: {Errno.Describe(errno)}");
         }
@@ -97,6 +98,7 @@ public static partial class FlyStage
         using var program = ExecImage.Create(arguments, environment, executable);
         ResetSignalDispositions();
         Interop.UnblockAllSignals();
+        FileCreationMask.RestoreForExec();
         var errno = program.Exec();
         throw new FlyException($"exec {executable}: {Errno.Describe(errno)}");
     }

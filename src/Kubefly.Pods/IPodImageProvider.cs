@@ -9,8 +9,11 @@ namespace Kubefly.Pods;
 /// </summary>
 public interface IPodImageProvider
 {
-    StoredImage Acquire(string image, PullPolicy policy, InsecureOptions insecure);
-
-    /// <summary>Records that a pod uses the image (so image rm/gc keep it) and when it was last used.</summary>
-    void MarkUsed(StoredImage image, string podUuid, string podsDirectory);
+    /// <summary>
+    /// Fetches (per the policy) and loads the image, and pins it for the pod about to be created, all
+    /// under the store's shared lock: image rm and gc, which take it exclusively, either ran before
+    /// (then the image is fetched again, or "not found" under --pull-policy=never) or see the pin and
+    /// leave the image alone. Never a half-deleted rootfs.
+    /// </summary>
+    StoredImage AcquireAndPin(string image, PullPolicy policy, InsecureOptions insecure, PodUuid pod, string podsDirectory);
 }

@@ -1,3 +1,4 @@
+using Kubefly.Images.Store;
 using Kubefly.Oci;
 
 namespace Kubefly.Pods;
@@ -9,6 +10,8 @@ namespace Kubefly.Pods;
 /// </summary>
 public sealed class PodOperations(PodStore store, TextWriter output, TextWriter errors, string command)
 {
+    private ImageStore? images;
+
     private const int SignalTerminate = 15;
     private const int SignalKill = 9;
 
@@ -182,6 +185,12 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
             }
         }
 
+        foreach (var embryo in store.CollectAbandonedEmbryos(now))
+        {
+            output.WriteLine($"Garbage collecting abandoned embryo \"{embryo}\"");
+        }
+
+        Try(Images.PruneStalePins, "unable to remove stale image pins", "remove", "pins");
         return 0;
     }
 
@@ -195,30 +204,59 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
 
         try
         {
-            return File.ReadAllText(file).Trim() != pod.Uuid.Value;
+            return ReadUuidFile(file) != pod.Uuid.Value;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (IOException e) when (e.InnerException is null or FileNotFoundException or DirectoryNotFoundException)
         {
+            // Gone, or it holds something that is no pod's uuid (a directory, junk, a huge file).
             return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (IOException)
         {
+            // Unreadable for another reason (permissions, I/O): keep the pod, its unit may still need it.
             return false;
         }
     }
 
-    /// <summary>Reads a --uuid-file: the uuid with surrounding whitespace trimmed.</summary>
-    /// <exception cref="IOException">The file cannot be read; the message names it.</exception>
+    /// <summary>A uuid file holds 36 characters and maybe a newline; anything past this is not one.</summary>
+    public const int UuidFileLimit = 256;
+
+    /// <summary>
+    /// Reads a --uuid-file: the uuid with surrounding whitespace trimmed. At most <see cref="UuidFileLimit"/>
+    /// bytes are read, and the content is never echoed raw: the file may be huge or hold escape sequences.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be read or holds no uuid; the message names it.</exception>
     public static string ReadUuidFile(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new IOException($"open {path}: is a directory");
+        }
+
+        var buffer = new byte[UuidFileLimit + 1];
+        int length;
         try
         {
-            return File.ReadAllText(path).Trim();
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+            length = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new IOException(IoErrors.Describe(e, "open", path), e);
         }
+
+        if (length > UuidFileLimit)
+        {
+            throw new IOException($"{path}: more than {UuidFileLimit} bytes: not a pod UUID file");
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(buffer, 0, length).Trim();
+        if (text.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-'))
+        {
+            throw new IOException($"{path}: not a pod UUID (it holds \"{UntrustedText.Printable(text)}\")");
+        }
+
+        return text;
     }
 
     /// <summary>
@@ -296,8 +334,27 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
             return false;
         }
 
-        return Try(pod.Delete, $"unable to remove pod \"{pod.Uuid}\"", "remove", pod.Path);
+        return Delete(pod);
     }
+
+    /// <summary>Deletes a locked garbage pod, then its image pin (so pins never outlive their pods).</summary>
+    private bool Delete(Pod pod)
+    {
+        var image = pod.Record is { } record && Digest.TryParse(record.ManifestDigest, out var digest) ? digest : (Digest?)null;
+        if (!Try(pod.Delete, $"unable to remove pod \"{pod.Uuid}\"", "remove", pod.Path))
+        {
+            return false;
+        }
+
+        if (image is { } manifest)
+        {
+            Try(() => Images.Unpin(manifest, pod.Uuid.Value), $"unable to remove the image pin of pod \"{pod.Uuid}\"", "remove", "pin");
+        }
+
+        return true;
+    }
+
+    private ImageStore Images => images ??= new ImageStore(store.DataDirectory);
 
     private void CollectGarbage(Pod pod)
     {
@@ -307,7 +364,7 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
         }
 
         output.WriteLine($"Garbage collecting pod \"{pod.Uuid}\"");
-        Try(pod.Delete, $"unable to remove pod \"{pod.Uuid}\"", "remove", pod.Path);
+        Delete(pod);
     }
 
     private bool Try(Pod pod, Action action) => Try(action, "rename error", "rename", pod.Path);

@@ -35,11 +35,11 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
             throw new UsageException($"--signature={app.Signature}: kubefly verifies images with its trust policy, not per-run signature files");
         }
 
-        var image = images.Acquire(app.Image, run.PullPolicy, insecure);
-        var pod = store.Create();
+        var uuid = PodUuid.NewRandom();
+        var image = images.AcquireAndPin(app.Image, run.PullPolicy, insecure, uuid, store.PodsDirectory);
+        var pod = store.Create(uuid);
         try
         {
-            images.MarkUsed(image, pod.Uuid.Value, store.PodsDirectory);
             if (run.UuidFileSave is { } uuidFile)
             {
                 WriteUuidFile(uuidFile, pod.Uuid);

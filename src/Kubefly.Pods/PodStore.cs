@@ -1,3 +1,4 @@
+using Kubefly.Images.Store;
 using Kubefly.Linux;
 using Kubefly.Oci;
 using Microsoft.Win32.SafeHandles;
@@ -41,10 +42,10 @@ public sealed class PodStore
     public string PathOf(PodLocation location, PodUuid uuid) => Path.Combine(PodsDirectory, location.DirectoryName(), uuid.Value);
 
     /// <summary>Creates an embryo, locks it and moves it to prepare/: the caller owns a pod in state preparing.</summary>
-    public Pod Create()
+    public Pod Create(PodUuid? chosen = null)
     {
         EnsureDirectories();
-        var uuid = PodUuid.NewRandom();
+        var uuid = chosen ?? PodUuid.NewRandom();
         var embryo = PathOf(PodLocation.Embryo, uuid);
         UnixFiles.CreateDirectory(embryo, UnixFiles.Mode0750);
         var handle = Interop.OpenDirectory(embryo);
@@ -91,6 +92,7 @@ public sealed class PodStore
     /// <summary>Every pod's uuid, sorted; entries that are not uuid-named directories are skipped.</summary>
     public IReadOnlyList<PodUuid> List(bool includeEmbryos = true)
     {
+        CheckDirectories();
         var uuids = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var location in LookupOrder)
         {
@@ -104,6 +106,8 @@ public sealed class PodStore
             {
                 continue;
             }
+
+            StateDirectory.Check(directory);
 
             foreach (var entry in Directory.EnumerateDirectories(directory))
             {
@@ -152,6 +156,41 @@ public sealed class PodStore
         return null;
     }
 
+    /// <summary>An embryo is locked from the moment after its directory exists; one this old and unlocked was abandoned.</summary>
+    public static readonly TimeSpan EmbryoGracePeriod = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Deletes embryos whose creator died before moving them to prepare/ (killed between the two): no
+    /// lookup shows them, so only gc can. Returns their uuids.
+    /// </summary>
+    public IReadOnlyList<PodUuid> CollectAbandonedEmbryos(DateTimeOffset now)
+    {
+        var collected = new List<PodUuid>();
+        var directory = Path.Combine(PodsDirectory, PodLocation.Embryo.DirectoryName());
+        if (!Directory.Exists(directory))
+        {
+            return collected;
+        }
+
+        StateDirectory.Check(directory);
+        foreach (var entry in Directory.EnumerateDirectories(directory))
+        {
+            if (!PodUuid.TryParse(Path.GetFileName(entry), out var uuid) || now - Directory.GetLastWriteTimeUtc(entry) < EmbryoGracePeriod)
+            {
+                continue;
+            }
+
+            using var pod = Open(uuid);
+            if (pod is { Location: PodLocation.Embryo } && pod.TryLockExclusive())
+            {
+                TryDeleteDirectory(pod.Path);
+                collected.Add(uuid);
+            }
+        }
+
+        return collected;
+    }
+
     /// <summary>Resolves and opens; the pod may vanish in between, which reads as not found.</summary>
     public Pod Get(string uuidOrPrefix)
     {
@@ -172,12 +211,22 @@ public sealed class PodStore
         }
     }
 
+    /// <summary>Creates pods/ and its state directories 0750, or checks they are safe to trust (see <see cref="StateDirectory"/>).</summary>
     internal void EnsureDirectories()
     {
+        StateDirectory.Ensure(DataDirectory, StateDirectory.Mode0755);
+        StateDirectory.Ensure(PodsDirectory, StateDirectory.Mode0750);
         foreach (var location in LookupOrder)
         {
-            UnixFiles.CreateDirectory(Path.Combine(PodsDirectory, location.DirectoryName()), UnixFiles.Mode0750);
+            StateDirectory.Ensure(Path.Combine(PodsDirectory, location.DirectoryName()), StateDirectory.Mode0750);
         }
+    }
+
+    /// <summary>Before trusting anything read from the pod store: the directories that lead to it must be safe.</summary>
+    private void CheckDirectories()
+    {
+        StateDirectory.Check(DataDirectory);
+        StateDirectory.Check(PodsDirectory);
     }
 
     private static void TryDeleteDirectory(string path)

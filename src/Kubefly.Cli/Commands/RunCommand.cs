@@ -1,5 +1,4 @@
 using Kubefly.Images;
-using Kubefly.Images.Store;
 using Kubefly.Oci;
 using Kubefly.Pods;
 using Microsoft.Win32.SafeHandles;
@@ -52,27 +51,28 @@ internal static class RunCommand
 
     private static IPodImageProvider CreateImageProvider(GlobalOptions globals) => new StoreImageProvider(globals);
 
+    /// <summary>
+    /// Plain write(2) on fd 2: a FileStream over a seekable fd writes with pwrite at its own offset, so
+    /// with `> log 2&gt;&amp;1` the app's output, written later at the file's offset, overwrote these lines.
+    /// </summary>
     private static void WriteStandardError(string line)
     {
-        using var stderr = new FileStream(new SafeFileHandle(2, ownsHandle: false), FileAccess.Write, bufferSize: 0);
-        stderr.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
+        using var stderr = new SafeFileHandle(2, ownsHandle: false);
+        Linux.Interop.TryWriteAll(stderr, System.Text.Encoding.UTF8.GetBytes(line + "\n"));
     }
 
     /// <summary>The image store behind `run`: fetch per the pull policy, verify, unpack, then load the stored image.</summary>
     private sealed class StoreImageProvider(GlobalOptions globals) : IPodImageProvider
     {
-        public StoredImage Acquire(string image, PullPolicy policy, InsecureOptions insecure)
+        public StoredImage AcquireAndPin(string image, PullPolicy policy, InsecureOptions insecure, PodUuid pod, string podsDirectory)
         {
             var services = new ImageServices(globals with { Insecure = insecure }, new StandardErrorProgress());
+            using var shared = services.Store.LockStore(exclusive: false);
             var record = services.Puller.AcquireAsync(image, policy, CancellationToken.None).GetAwaiter().GetResult();
-            return services.Store.Load(record);
-        }
-
-        public void MarkUsed(StoredImage image, string podUuid, string podsDirectory)
-        {
-            var store = new ImageStore(globals.Dir);
-            store.Pin(image.ManifestDigest, podUuid, podsDirectory);
-            store.Touch(image.ManifestDigest);
+            var stored = services.Store.Load(record);
+            services.Store.Pin(stored.ManifestDigest, pod.Value, podsDirectory);
+            services.Store.Touch(stored.ManifestDigest);
+            return stored;
         }
     }
 

@@ -38,15 +38,26 @@ public sealed class ImageStore
 
     private string TempDirectory => Path.Combine(Root, "tmp");
 
-    /// <summary>Creates the layout (0700: layers hold image files with their own owners and setuid bits).</summary>
+    /// <summary>
+    /// Creates the layout, or checks it is safe to trust (see <see cref="StateDirectory"/>): the state
+    /// directory 0755, everything under images/ 0700 (layers hold image files with their own owners and
+    /// setuid bits).
+    /// </summary>
     public void EnsureCreated()
     {
-        foreach (var dir in new[] { Root, BlobsDirectory, LayersDirectory, RecordsDirectory, PinsDirectory, LocksDirectory, TempDirectory })
+        StateDirectory.Ensure(Path.GetDirectoryName(Root)!, StateDirectory.Mode0755);
+        foreach (var dir in new[] { Root, Path.GetDirectoryName(BlobsDirectory)!, BlobsDirectory, Path.GetDirectoryName(LayersDirectory)!, LayersDirectory, RecordsDirectory, PinsDirectory, LocksDirectory, TempDirectory })
         {
-            Directory.CreateDirectory(dir);
+            StateDirectory.Ensure(dir, StateDirectory.Mode0700);
         }
+    }
 
-        File.SetUnixFileMode(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    /// <summary>For readers that create nothing: the directories leading to the records must be safe to trust.</summary>
+    private void CheckTrusted()
+    {
+        StateDirectory.Check(Path.GetDirectoryName(Root)!);
+        StateDirectory.Check(Root);
+        StateDirectory.Check(RecordsDirectory);
     }
 
     /// <summary>Held (shared) by fetches and pod start-up; held exclusively by image rm and gc.</summary>
@@ -156,6 +167,7 @@ public sealed class ImageStore
 
     public IReadOnlyList<ImageRecord> ListRecords()
     {
+        CheckTrusted();
         if (!Directory.Exists(RecordsDirectory))
         {
             return [];
@@ -265,7 +277,38 @@ public sealed class ImageStore
         File.Delete(pin);
     }
 
-    /// <summary>Pods still using the image (pins whose pod directory still exists).</summary>
+    /// <summary>
+    /// Deletes every stale pin (its pod is gone and it is past <see cref="PinGracePeriod"/>) and the pin
+    /// directories left empty, so pins never outlive their pods (pod gc calls this).
+    /// </summary>
+    public void PruneStalePins()
+    {
+        if (!Directory.Exists(PinsDirectory))
+        {
+            return;
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories(PinsDirectory))
+        {
+            if (!Digest.TryParse($"{Digest.Sha256Algorithm}:{Path.GetFileName(dir)}", out var digest))
+            {
+                continue;
+            }
+
+            if (PinnedBy(digest).Count == 0 && !Directory.EnumerateFileSystemEntries(dir).Any())
+            {
+                Directory.Delete(dir);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A pin is written under the shared store lock just before its pod is created, so a pin this young
+    /// counts even while no pod directory stands yet; an older one without its pod is stale.
+    /// </summary>
+    public static readonly TimeSpan PinGracePeriod = TimeSpan.FromMinutes(1);
+
+    /// <summary>Pods still using the image (pins whose pod directory still exists, or that are being created); stale pins are deleted.</summary>
     public IReadOnlyList<string> PinnedBy(Digest manifestDigest)
     {
         var dir = Path.Combine(PinsDirectory, manifestDigest.Hex);
@@ -279,7 +322,8 @@ public sealed class ImageStore
         {
             var podId = Path.GetFileName(pin);
             var podsDirectory = File.ReadAllText(pin);
-            var alive = Directory.Exists(podsDirectory) && Directory.EnumerateDirectories(podsDirectory).Any(state => Directory.Exists(Path.Combine(state, podId)));
+            var alive = (Directory.Exists(podsDirectory) && Directory.EnumerateDirectories(podsDirectory).Any(state => Directory.Exists(Path.Combine(state, podId))))
+                || DateTime.UtcNow - File.GetLastWriteTimeUtc(pin) < PinGracePeriod;
             if (alive)
             {
                 pods.Add(podId);

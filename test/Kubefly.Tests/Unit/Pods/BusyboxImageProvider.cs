@@ -36,7 +36,7 @@ public sealed class BusyboxImageProvider : IPodImageProvider, IDisposable
 
     public List<(string Image, PullPolicy Policy, InsecureOptions Insecure)> Requests { get; } = [];
 
-    public StoredImage Acquire(string image, PullPolicy policy, InsecureOptions insecure)
+    public StoredImage AcquireAndPin(string image, PullPolicy policy, InsecureOptions insecure, PodUuid pod, string podsDirectory)
     {
         Requests.Add((image, policy, insecure));
         return new StoredImage
@@ -53,8 +53,4 @@ public sealed class BusyboxImageProvider : IPodImageProvider, IDisposable
     }
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
-
-    public void MarkUsed(StoredImage image, string podUuid, string podsDirectory)
-    {
-    }
 }
