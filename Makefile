@@ -17,7 +17,7 @@ DEBS := docker-registry skopeo umoci busybox-static apache2-utils curl zstd attr
 
 MULTICALL := rkt kubelet-wrapper etcd-wrapper flannel-wrapper
 
-.PHONY: build deps test unit-test demo bench install install-compat format clean
+.PHONY: build deps test unit-test fuzz demo bench install install-compat format clean
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -41,6 +41,12 @@ test: deps build
 
 unit-test: build
 	@scripts/run-tests --filter "Category!=Integration"
+
+# The property-based fuzzers (test/Kubefly.Tests/Unit/Fuzz) for longer than make test runs them:
+# FUZZ_SECONDS per property (default 60).
+FUZZ_SECONDS ?= 60
+fuzz: build
+	@KUBEFLY_FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-tests --filter "FullyQualifiedName~Kubefly.Tests.Unit.Fuzz"
 
 demo: deps build
 	@scripts/demo

@@ -288,13 +288,8 @@ public sealed class RunArgumentsParser
             case "--environment":
                 var target = RequireApp(name);
                 var pair = FlagTokens.Value(tokens, ref index, name, inline);
-                var split = pair.IndexOf('=', StringComparison.Ordinal);
-                if (split < 0)
-                {
-                    throw new UsageException($"invalid format of --environment flag \"{pair}\"");
-                }
-
-                Set(target.Environment, pair[..split], pair[(split + 1)..]);
+                var (environmentKey, environmentValue) = SplitVariable(pair) ?? throw new UsageException($"invalid format of --environment flag \"{UntrustedText.Printable(pair)}\": must be NAME=VALUE with a non-empty NAME");
+                Set(target.Environment, environmentKey, environmentValue);
                 break;
             case "--readonly-rootfs":
                 RequireApp(name);
@@ -338,19 +333,23 @@ public sealed class RunArgumentsParser
 
     private void AddExplicitEnvironment(string pair)
     {
-        var split = pair.IndexOf('=', StringComparison.Ordinal);
-        if (split < 0)
-        {
-            throw new UsageException($"invalid value \"{pair}\" for --set-env: must be specified as key=value");
-        }
-
-        var key = pair[..split];
+        var (key, value) = SplitVariable(pair) ?? throw new UsageException($"invalid value \"{UntrustedText.Printable(pair)}\" for --set-env: must be specified as key=value, with a non-empty key");
         if (explicitEnvironment.Exists(p => p.Key == key))
         {
-            throw new UsageException($"invalid value \"{pair}\" for --set-env: key \"{key}\" already set");
+            throw new UsageException($"invalid value \"{UntrustedText.Printable(pair)}\" for --set-env: key \"{UntrustedText.Printable(key)}\" already set");
         }
 
-        explicitEnvironment.Add(new(key, pair[(split + 1)..]));
+        explicitEnvironment.Add(new(key, value));
+    }
+
+    /// <summary>
+    /// NAME=VALUE split at the first '='; null when there is no '=', the name is empty, or either part
+    /// holds a NUL (execve could not pass it, and an empty name is no variable at all).
+    /// </summary>
+    internal static (string Key, string Value)? SplitVariable(string pair)
+    {
+        var split = pair.IndexOf('=', StringComparison.Ordinal);
+        return split <= 0 || pair.Contains('\0', StringComparison.Ordinal) ? null : (pair[..split], pair[(split + 1)..]);
     }
 
     /// <summary>rkt's env file: KEY=VALUE lines; blank lines and lines starting with # or ; are skipped.</summary>
@@ -373,19 +372,13 @@ public sealed class RunArgumentsParser
                 continue;
             }
 
-            var split = line.IndexOf('=', StringComparison.Ordinal);
-            if (split <= 0)
-            {
-                throw new UsageException($"environment variable must be specified as name=value (file \"{path}\")");
-            }
-
-            var key = line[..split];
+            var (key, value) = SplitVariable(line) ?? throw new UsageException($"environment variable must be specified as name=value (file \"{path}\")");
             if (fileEnvironment.Exists(p => p.Key == key))
             {
-                throw new UsageException($"environment variable \"{key}\" already set (file \"{path}\")");
+                throw new UsageException($"environment variable \"{UntrustedText.Printable(key)}\" already set (file \"{path}\")");
             }
 
-            fileEnvironment.Add(new(key, line[(split + 1)..]));
+            fileEnvironment.Add(new(key, value));
         }
     }
 

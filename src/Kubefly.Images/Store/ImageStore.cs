@@ -271,10 +271,14 @@ public sealed class ImageStore
         File.WriteAllText(Path.Combine(dir, podId), podsDirectory);
     }
 
+    /// <summary>Removes a pod's pin (absent is fine: a pod from a test image provider, or pruned already).</summary>
     public void Unpin(Digest manifestDigest, string podId)
     {
         var pin = Path.Combine(PinsDirectory, manifestDigest.Hex, podId);
-        File.Delete(pin);
+        if (File.Exists(pin))
+        {
+            File.Delete(pin);
+        }
     }
 
     /// <summary>

@@ -73,7 +73,12 @@ public sealed class ImageStoreTests : IDisposable
         var error = Assert.Throws<ImageException>(() => _store.Remove(record));
         Assert.Contains("uuid-1", error.Message);
 
+        // Gone, but the pin is young: a pod may be about to be created under it (run pins first).
         Directory.Delete(pod);
+        Assert.Throws<ImageException>(() => _store.Remove(record));
+
+        var pin = Directory.GetFiles(_dir.Combine("images", "pins"), "uuid-1", SearchOption.AllDirectories).Single();
+        File.SetLastWriteTimeUtc(pin, DateTime.UtcNow - ImageStore.PinGracePeriod - TimeSpan.FromSeconds(1));
         _store.Remove(record);
         Assert.Null(_store.FindRecord(record.ManifestDigest));
     }

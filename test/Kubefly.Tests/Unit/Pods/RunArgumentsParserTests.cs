@@ -214,7 +214,36 @@ public sealed class RunArgumentsParserTests
     {
         Assert.Contains("must be specified as key=value", Error("--set-env=NOVALUE", "img"), StringComparison.Ordinal);
         Assert.Contains("key \"A\" already set", Error("--set-env=A=1", "--set-env=A=2", "img"), StringComparison.Ordinal);
-        Assert.Equal("invalid format of --environment flag \"X\"", Error("img", "--environment=X"));
+        Assert.Equal("invalid format of --environment flag \"X\": must be NAME=VALUE with a non-empty NAME", Error("img", "--environment=X"));
+    }
+
+    /// <summary>Regression: `--set-env='=x'` was accepted, a variable with no name.</summary>
+    [Theory]
+    [InlineData("--set-env==x")]
+    [InlineData("--set-env==")]
+    [InlineData("--set-env=A\0B=1")]
+    public void Set_env_rejects_an_empty_or_nul_name(string flag) =>
+        Assert.Contains("must be specified as key=value, with a non-empty key", Error(flag, "img"), StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("--environment==x")]
+    [InlineData("--environment=A=\0")]
+    public void Environment_rejects_an_empty_or_nul_name(string flag) =>
+        Assert.Contains("must be NAME=VALUE with a non-empty NAME", Error("img", flag), StringComparison.Ordinal);
+
+    [Fact]
+    public void Set_env_file_rejects_an_empty_name()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "=x\n");
+            Assert.Equal($"environment variable must be specified as name=value (file \"{file}\")", Error($"--set-env-file={file}", "img"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
