@@ -54,10 +54,13 @@ public static class EngineCommandLine
         }
     }
 
+    /// <summary>Set once any parser saw --debug (global flags are parsed in more than one place).</summary>
+    public static bool DebugRequested { get; set; }
+
     public static int Fail(string command, Exception e)
     {
         Console.Error.WriteLine($"{command}: {ExitCodes.Describe(e)}");
-        if (Environment.GetEnvironmentVariable("KUBEFLY_DEBUG") == "1")
+        if (DebugRequested || Environment.GetEnvironmentVariable("KUBEFLY_DEBUG") == "1")
         {
             Console.Error.WriteLine(e.ToString());
         }

@@ -22,7 +22,16 @@ public sealed record GlobalOptions
 
     public InsecureOptions Insecure { get; init; }
 
-    public bool Debug { get; init; }
+    /// <summary>--debug: a failure also prints its stack trace (see <see cref="EngineCommandLine.Fail"/>).</summary>
+    public bool Debug
+    {
+        get;
+        init
+        {
+            field = value;
+            EngineCommandLine.DebugRequested |= value;
+        }
+    }
 
     public bool TrustKeysFromHttps { get; init; }
 

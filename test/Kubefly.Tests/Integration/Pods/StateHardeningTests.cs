@@ -247,6 +247,20 @@ public sealed class StateHardeningTests : IDisposable
         }
     }
 
+    /// <summary>--debug was accepted and did nothing; a failure must print its stack trace with it, and only with it.</summary>
+    [Theory]
+    [InlineData("--debug", "run", true)]
+    [InlineData("run", "--debug", true)]
+    [InlineData("run", "--debug=false", false)]
+    public void Debug_adds_the_stack_trace_to_a_failure_wherever_the_flag_stands(string first, string second, bool traced)
+    {
+        var result = KubeflyProcess.Run([$"--dir={State}", first, second, "--pull-policy=never", "docker://example.test/absent"]);
+
+        Assert.Equal(254, result.ExitCode);
+        Assert.StartsWith("run: image \"docker://example.test/absent\" is not in the store", result.StandardError, StringComparison.Ordinal);
+        Assert.Equal(traced, result.StandardError.Contains("   at Kubefly.", StringComparison.Ordinal));
+    }
+
     private string Kubefly => $"{KubeflyProcess.BinaryPath} --dir={State}";
 
     private IReadOnlyList<string> Pins() =>
