@@ -157,6 +157,13 @@ public sealed partial record ImageReference
             return false;
         }
 
+        // Found by fuzzing: GetFullPath throws on a NUL, with .NET's words.
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            error = $"the path \"{UntrustedText.Printable(path)}\" contains a NUL character";
+            return false;
+        }
+
         error = string.Empty;
         reference = new ImageReference(transport, original) { Path = System.IO.Path.GetFullPath(path), Tag = tag };
         return true;

@@ -37,6 +37,13 @@ internal sealed class AuthHandler(RegistryClientOptions options) : DelegatingHan
     private readonly Dictionary<string, AuthenticationChallenge> _challenges = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Task<CachedToken>> _tokens = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Sends token requests through the client's redirect and retry handlers (set by RegistryClient): a
+    /// token service behind a redirect, or one that answers 503 once, must work as the registry does.
+    /// Without it, token requests go straight to the inner handler.
+    /// </summary>
+    public HttpMessageInvoker? TokenSender { get; set; }
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var uri = request.RequestUri!;
@@ -194,8 +201,11 @@ internal sealed class AuthHandler(RegistryClientOptions options) : DelegatingHan
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(credentials));
         }
 
+        request.Headers.UserAgent.TryParseAdd(options.UserAgent);
         var requestedAt = DateTimeOffset.UtcNow;
-        using var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = TokenSender is { } sender
+            ? await sender.SendAsync(request, cancellationToken).ConfigureAwait(false)
+            : await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var who = credentials is null ? "anonymously" : $"as {credentials}";
         if (!response.IsSuccessStatusCode)
         {

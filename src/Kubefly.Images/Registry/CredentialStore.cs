@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -18,7 +19,17 @@ public sealed record RegistryCredentials(string Username, string Password, strin
 /// </summary>
 public sealed class CredentialStore
 {
+    /// <summary>A credential file is a few kilobytes; more is not one, and is not buffered.</summary>
+    private const int MaxFileBytes = 1 << 20;
+
     private readonly IReadOnlyList<string> _files;
+
+    /// <summary>
+    /// Each file read and parsed once per store (one command): a pull asks for credentials on every
+    /// request, and re-reading the files each time cost a parse per blob and let a file changing
+    /// mid-pull give one image two identities.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, Lazy<Dictionary<string, AuthEntry>?>> _parsed = new(StringComparer.Ordinal);
 
     public CredentialStore(IReadOnlyList<string> files) => _files = files;
 
@@ -69,7 +80,7 @@ public sealed class CredentialStore
         var candidates = CandidateKeys(NormalizeRegistry(registry), repository);
         foreach (var file in _files)
         {
-            var auths = ReadAuths(file);
+            var auths = _parsed.GetOrAdd(file, static f => new Lazy<Dictionary<string, AuthEntry>?>(() => ReadAuths(f))).Value;
             if (auths is null)
             {
                 continue;
@@ -129,7 +140,15 @@ public sealed class CredentialStore
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(file);
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+            var buffer = new byte[Math.Min(stream.Length, MaxFileBytes) + 1];
+            var length = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            if (length > MaxFileBytes)
+            {
+                throw new ImageException($"registry credentials file {file} is larger than {MaxFileBytes >> 20} MiB: not a credentials file");
+            }
+
+            bytes = buffer[..length];
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

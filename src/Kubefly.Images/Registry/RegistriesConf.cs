@@ -2,8 +2,30 @@ using Kubefly.Oci;
 
 namespace Kubefly.Images.Registry;
 
+/// <summary>Which pulls a mirror serves (containers-registries.conf(5), <c>pull-from-mirror</c>).</summary>
+public enum MirrorPulls
+{
+    /// <summary>"all" (the default): pulls by tag and by digest.</summary>
+    All,
+
+    /// <summary>"digest-only": only pulls by digest, whose content the digest pins.</summary>
+    DigestOnly,
+
+    /// <summary>"tag-only": only pulls by tag.</summary>
+    TagOnly,
+}
+
 /// <summary>A <c>[[registry.mirror]]</c> entry.</summary>
-public sealed record RegistryMirror(string Location, bool Insecure);
+public sealed record RegistryMirror(string Location, bool Insecure, MirrorPulls Pulls = MirrorPulls.All)
+{
+    /// <summary>Whether this mirror serves a pull by digest (true) or by tag (false).</summary>
+    public bool Serves(bool byDigest) => Pulls switch
+    {
+        MirrorPulls.DigestOnly => byDigest,
+        MirrorPulls.TagOnly => !byDigest,
+        _ => true,
+    };
+}
 
 /// <summary>A <c>[[registry]]</c> entry of registries.conf (v2 format).</summary>
 public sealed record RegistryEntry
@@ -229,7 +251,19 @@ public sealed class RegistriesConf
                 var mirrorLocation = OptionalString(mirror, "location", file)
                     ?? throw new TomlSyntaxException(file, mirror.Line, "[[registry.mirror]] needs a location");
                 CheckLocation(mirrorLocation, file, mirror.LineOf("location"));
-                mirrors.Add(new RegistryMirror(mirrorLocation, OptionalBool(mirror, "insecure", file)));
+                var pulls = OptionalString(mirror, "pull-from-mirror", file) switch
+                {
+                    null or "" or "all" => MirrorPulls.All,
+                    "digest-only" => MirrorPulls.DigestOnly,
+                    "tag-only" => MirrorPulls.TagOnly,
+                    var other => throw new TomlSyntaxException(file, mirror.LineOf("pull-from-mirror"), $"pull-from-mirror = \"{RegistryText.Printable(other)}\": must be \"all\", \"digest-only\" or \"tag-only\""),
+                };
+                if (pulls == MirrorPulls.TagOnly && OptionalBool(table, "mirror-by-digest-only", file))
+                {
+                    throw new TomlSyntaxException(file, mirror.LineOf("pull-from-mirror"), "pull-from-mirror = \"tag-only\" contradicts mirror-by-digest-only = true for the registry");
+                }
+
+                mirrors.Add(new RegistryMirror(mirrorLocation, OptionalBool(mirror, "insecure", file), pulls));
             }
         }
 

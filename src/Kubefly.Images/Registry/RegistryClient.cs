@@ -24,8 +24,12 @@ public sealed class RegistryClient : IDisposable
     private readonly RegistryClientOptions _options;
     private readonly HttpClient _http;
     private readonly AuthHandler _auth;
+    private readonly HttpMessageInvoker _tokens;
     private readonly ConcurrentDictionary<string, Uri> _baseUris = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, bool> _insecureHosts = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Hosts whose certificate this client refused, and why: such a host speaks TLS, so plain http is no fallback.</summary>
+    private readonly ConcurrentDictionary<string, SslPolicyErrors> _refusedCertificates = new(StringComparer.OrdinalIgnoreCase);
 
     public RegistryClient(RegistryClientOptions options)
     {
@@ -46,6 +50,11 @@ public sealed class RegistryClient : IDisposable
         var retry = new RetryHandler(options) { InnerHandler = _auth };
         var redirect = new RedirectHandler(options) { InnerHandler = retry };
         _http = new HttpClient(redirect, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+
+        // Token requests get the same redirect and retry handling, over the same connections (the
+        // shared SocketsHttpHandler is disposed with _http).
+        _tokens = new HttpMessageInvoker(new RedirectHandler(options) { InnerHandler = new RetryHandler(options) { InnerHandler = new SharedHandler(sockets) } }, disposeHandler: false);
+        _auth.TokenSender = _tokens;
         _http.DefaultRequestHeaders.UserAgent.TryParseAdd(options.UserAgent);
     }
 
@@ -79,7 +88,7 @@ public sealed class RegistryClient : IDisposable
         var byDigest = reference.Digest is not null;
         if (byDigest || !entry.MirrorByDigestOnly)
         {
-            foreach (var mirror in entry.Mirrors)
+            foreach (var mirror in entry.Mirrors.Where(m => m.Serves(byDigest)))
             {
                 endpoints.Add(Endpoint(Rewrite(name, entry, mirror.Location), mirror.Insecure || allowHttp, mirror.Insecure, isMirror: true));
             }
@@ -175,7 +184,30 @@ public sealed class RegistryClient : IDisposable
         }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _tokens.Dispose();
+    }
+
+    /// <summary>A handler that passes requests to one it does not own, so two chains can share the connection pool.</summary>
+    private sealed class SharedHandler(HttpMessageHandler shared) : HttpMessageHandler
+    {
+        private readonly HttpMessageInvoker _invoker = new(shared, disposeHandler: false);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            _invoker.SendAsync(request, cancellationToken);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _invoker.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
 
     // registries.conf's insecure means plain http and unverified TLS (as in podman); --insecure-options=http
     // only allows plain http, and --insecure-options=tls alone skips verification.
@@ -220,7 +252,17 @@ public sealed class RegistryClient : IDisposable
         }
 
         var host = sender is SslStream stream ? stream.TargetHostName : null;
-        return host is not null && _insecureHosts.ContainsKey(host);
+        if (host is not null && _insecureHosts.ContainsKey(host))
+        {
+            return true;
+        }
+
+        if (host is not null)
+        {
+            _refusedCertificates[host] = errors;
+        }
+
+        return false;
     }
 
     private HttpRequestMessage NewRequest(HttpMethod method, Uri uri, RegistryEndpoint endpoint)
@@ -279,6 +321,17 @@ public sealed class RegistryClient : IDisposable
             throw new ImageException($"{endpoint.Description}: nothing listens on {endpoint.Host}: {httpsFailure.InnerException!.Message}", httpsFailure);
         }
 
+        // A certificate refused means the registry speaks TLS: plain http would only downgrade (or fail),
+        // and "http" is not the option that helps.
+        if (_refusedCertificates.TryGetValue(HostWithoutPort(endpoint.Host), out var certificateErrors))
+        {
+            throw new ImageException(
+                $"{endpoint.Description}: the TLS certificate of {endpoint.Host} is not trusted ({DescribeCertificateErrors(certificateErrors)}). " +
+                "Trust its CA on this host (copy it to /usr/local/share/ca-certificates/ and run update-ca-certificates), " +
+                $"or skip verification for it with --insecure-options=tls or insecure = true in registries.conf ({_options.RegistriesConf.Source})",
+                httpsFailure);
+        }
+
         if (!endpoint.Insecure)
         {
             throw new ImageException(
@@ -310,6 +363,27 @@ public sealed class RegistryClient : IDisposable
         {
             throw new ImageException($"{endpoint.Description}: {uri} answered {(int)response.StatusCode} {response.ReasonPhrase}; is it an OCI registry?");
         }
+    }
+
+    private static string DescribeCertificateErrors(SslPolicyErrors errors)
+    {
+        var reasons = new List<string>();
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors))
+        {
+            reasons.Add("its chain does not lead to a trusted CA");
+        }
+
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+        {
+            reasons.Add("it names another host");
+        }
+
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
+        {
+            reasons.Add("none was presented");
+        }
+
+        return string.Join(", ", reasons);
     }
 
     private static string Detail(Exception e) => e.InnerException is { } inner ? $" ({inner.Message})" : string.Empty;

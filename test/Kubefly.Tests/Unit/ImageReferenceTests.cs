@@ -75,4 +75,15 @@ public class ImageReferenceTests
         Assert.Equal(-1, host.MatchRank(new ManifestPlatform { Os = "linux", Architecture = "arm", Variant = "v8" }));
         Assert.Equal(-1, host.MatchRank(new ManifestPlatform { Os = "windows", Architecture = "arm", Variant = "v7" }));
     }
+
+    /// <summary>Found by the fuzzer (ParserPropertyTests): a NUL in a file path threw .NET's ArgumentException.</summary>
+    [Theory]
+    [InlineData("oci:/x\0/y:tag")]
+    [InlineData("oci-archive:/a\0.tar")]
+    [InlineData("docker-archive:\0")]
+    public void A_nul_in_a_file_path_is_an_error_in_kubefly_s_words(string input)
+    {
+        Assert.False(ImageReference.TryParse(input, out _, out var error));
+        Assert.Contains("contains a NUL character", error, StringComparison.Ordinal);
+    }
 }

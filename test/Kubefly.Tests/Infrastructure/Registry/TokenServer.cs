@@ -62,6 +62,12 @@ public sealed class TokenServer : IDisposable
 
     public IReadOnlyList<TokenRequest> Requests => _requests.ToArray();
 
+    /// <summary>Answer the next so many token requests 503 with Retry-After: 0, as an overloaded token service would.</summary>
+    public int UnavailableFor { get; set; }
+
+    /// <summary>Answer the next so many token requests with a 307 to /token/moved (which then serves them), as a token service behind a redirect does.</summary>
+    public int RedirectFor { get; set; }
+
     /// <summary>A token granting <paramref name="scopes"/> ("repository:NAME:pull,push"), issued directly (not recorded).</summary>
     public string IssueToken(string subject, IEnumerable<string> scopes)
     {
@@ -172,7 +178,23 @@ public sealed class TokenServer : IDisposable
         var authorization = context.Request.Headers["Authorization"];
         var user = BasicUser(authorization, out var password);
         var response = context.Response;
-        if (context.Request.Url?.AbsolutePath != "/token")
+        if (UnavailableFor > 0)
+        {
+            UnavailableFor--;
+            response.AddHeader("Retry-After", "0");
+            Finish(HttpStatusCode.ServiceUnavailable, "{\"errors\":[{\"code\":\"UNAVAILABLE\"}]}");
+            return;
+        }
+
+        if (RedirectFor > 0 && context.Request.Url?.AbsolutePath == "/token")
+        {
+            RedirectFor--;
+            response.AddHeader("Location", $"/token/moved{context.Request.Url.Query}");
+            Finish(HttpStatusCode.TemporaryRedirect, "{}");
+            return;
+        }
+
+        if (context.Request.Url?.AbsolutePath is not ("/token" or "/token/moved"))
         {
             Finish(HttpStatusCode.NotFound, "{\"errors\":[{\"code\":\"NOT_FOUND\"}]}");
             return;

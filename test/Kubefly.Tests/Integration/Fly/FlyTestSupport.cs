@@ -22,7 +22,11 @@ public static class BusyboxLayer
         echo "--- id"
         id
         echo "--- fds"
-        ls -l /proc/$$/fd | sed -n 's/.* \([0-9]*\) -> \(.*\)/\1 \2/p'
+        # Not "ls | sed": the shell holds that pipeline's pipe while ls lists the shell's descriptors. And
+        # not "ls > file": busybox runs ls in-process, with the redirection (and a saved stdout) in the shell.
+        # A subshell forks; its $$ is still this shell's.
+        (exec ls -l /proc/$$/fd > /tmp/.probe-fds)
+        sed -n 's/.* \([0-9]*\) -> \(.*\)/\1 \2/p' /tmp/.probe-fds
         echo "--- status"
         grep -E '^Sig(Ign|Blk):' /proc/self/status
         echo "--- mountinfo"

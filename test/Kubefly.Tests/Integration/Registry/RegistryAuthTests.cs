@@ -44,6 +44,28 @@ public sealed class RegistryAuthTests : IDisposable
         Assert.Null(request.Authorization);
     }
 
+    /// <summary>Regression: token requests bypassed the retry and redirect handlers the registry's own requests get.</summary>
+    [Theory]
+    [InlineData("unavailable once")]
+    [InlineData("unavailable twice")]
+    [InlineData("redirected")]
+    public async Task A_token_service_that_answers_503_or_redirects_is_retried_and_followed(string fault)
+    {
+        var (tokens, registry) = StartTokenRegistry(credentials: null);
+        using var pusher = registry.CreatePusher();
+        var image = await pusher.PushRandomImageAsync("ns/flaky", "v1", layerCount: 1);
+        tokens.UnavailableFor = fault switch { "unavailable once" => 1, "unavailable twice" => 2, _ => 0 };
+        tokens.RedirectFor = fault == "redirected" ? 1 : 0;
+        using var client = _clients.CreateInsecure(registry.Host);
+        using var source = new RegistrySource(ImageReference.Parse($"{registry.Host}/ns/flaky:v1"), client);
+
+        var manifest = await source.GetManifestAsync(null, CancellationToken.None);
+
+        Assert.Equal(image.ManifestDigest, manifest.Digest);
+        Assert.Equal(fault == "unavailable twice" ? 3 : 2, tokens.Requests.Count);
+        Assert.Equal(System.Net.HttpStatusCode.OK, tokens.Requests[^1].Status);
+    }
+
     [Fact]
     public async Task An_access_token_only_answer_is_accepted()
     {

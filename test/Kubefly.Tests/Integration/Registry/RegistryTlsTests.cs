@@ -21,8 +21,10 @@ public sealed class RegistryTlsTests : IDisposable
 
         var error = await Assert.ThrowsAsync<ImageException>(() => source.GetManifestAsync(null, CancellationToken.None));
 
-        Assert.Contains($"cannot talk https to {_registry.Host}", error.Message, StringComparison.Ordinal);
-        Assert.Contains("SSL", error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"the TLS certificate of {_registry.Host} is not trusted (its chain does not lead to a trusted CA", error.Message, StringComparison.Ordinal);
+        Assert.Contains("update-ca-certificates", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--insecure-options=tls", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("--insecure-options=http", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -44,8 +46,12 @@ public sealed class RegistryTlsTests : IDisposable
         using var client = _clients.Create(string.Empty, adjust: o => o with { Insecure = InsecureOptions.Http });
         using var source = new RegistrySource(ImageReference.Parse($"{_registry.Host}/tls/app:v1"), client);
 
-        // https fails on the certificate, then plain http meets a TLS server: no way in without trusting it.
-        await Assert.ThrowsAsync<ImageException>(() => source.GetManifestAsync(null, CancellationToken.None));
+        // Regression: https failed on the certificate and kubefly then downgraded to plain http. A registry
+        // whose certificate was refused speaks TLS: no downgrade, and the hint names tls, not http.
+        var error = await Assert.ThrowsAsync<ImageException>(() => source.GetManifestAsync(null, CancellationToken.None));
+
+        Assert.Contains("is not trusted", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("http://", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -11,6 +11,34 @@ public sealed class CredentialStoreTests : IDisposable
 
     public void Dispose() => TestPorts.DeleteDirectory(_directory);
 
+    /// <summary>Regression: every request re-read and re-parsed every credential file.</summary>
+    [Fact]
+    public void Each_file_is_read_once_per_store()
+    {
+        var file = Write("auth.json", Auths(("quay.io", "before", "p")));
+        var store = new CredentialStore([file]);
+
+        Assert.Equal("before", store.Find("quay.io", "ns/app")!.Username);
+        File.WriteAllText(file, Auths(("quay.io", "after", "p")));
+
+        Assert.Equal("before", store.Find("quay.io", "other/app")!.Username);
+        Assert.Equal("after", new CredentialStore([file]).Find("quay.io", "ns/app")!.Username);
+    }
+
+    [Fact]
+    public void A_credentials_file_over_a_mebibyte_is_refused_without_reading_it_all()
+    {
+        var file = Path.Combine(_directory, "huge.json");
+        using (var stream = File.Create(file))
+        {
+            stream.SetLength(64L << 20);
+        }
+
+        var error = Assert.Throws<ImageException>(() => new CredentialStore([file]).Find("quay.io", "ns/app"));
+
+        Assert.Contains($"registry credentials file {file} is larger than 1 MiB", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_first_file_holding_the_registry_wins()
     {

@@ -103,6 +103,46 @@ public sealed class RegistriesConfTests
         Assert.Equal(["mirror.local", "quay.io"], client.ResolveEndpoints(ImageReference.Parse($"quay.io/ns/app@sha256:{new string('a', 64)}")).Select(e => e.Host));
     }
 
+    /// <summary>Regression: pull-from-mirror was accepted and ignored, so a mirror meant for digest pulls served tags.</summary>
+    [Fact]
+    public void Pull_from_mirror_limits_each_mirror_to_the_pulls_it_names()
+    {
+        const string conf = """
+            [[registry]]
+            location = "quay.io"
+            [[registry.mirror]]
+            location = "digests.local"
+            pull-from-mirror = "digest-only"
+            [[registry.mirror]]
+            location = "tags.local"
+            pull-from-mirror = "tag-only"
+            [[registry.mirror]]
+            location = "all.local"
+            pull-from-mirror = "all"
+            [[registry.mirror]]
+            location = "default.local"
+            """;
+        using var client = new RegistryClient(new RegistryClientOptions { RegistriesConf = RegistriesConf.Parse(conf, "c") });
+
+        Assert.Equal(["tags.local", "all.local", "default.local", "quay.io"], client.ResolveEndpoints(ImageReference.Parse("quay.io/ns/app:v1")).Select(e => e.Host));
+        Assert.Equal(["digests.local", "all.local", "default.local", "quay.io"], client.ResolveEndpoints(ImageReference.Parse($"quay.io/ns/app@sha256:{new string('a', 64)}")).Select(e => e.Host));
+    }
+
+    [Theory]
+    [InlineData("pull-from-mirror = \"digests\"", "must be \"all\", \"digest-only\" or \"tag-only\"")]
+    [InlineData("pull-from-mirror = true", "must be a string")]
+    [InlineData("pull-from-mirror = \"tag-only\"", "contradicts mirror-by-digest-only = true")]
+    public void A_bad_pull_from_mirror_rejects_the_file_naming_the_line(string line, string message)
+    {
+        var conf = $"[[registry]]\nlocation = \"quay.io\"\nmirror-by-digest-only = {(message.Contains("contradicts", StringComparison.Ordinal) ? "true" : "false")}\n[[registry.mirror]]\nlocation = \"m.local\"\n{line}\n";
+
+        var error = Assert.ThrowsAny<KubeflyException>(() => RegistriesConf.Parse(conf, "/etc/containers/registries.conf"));
+
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Contains("/etc/containers/registries.conf", error.Message, StringComparison.Ordinal);
+        Assert.Contains("6", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_blocked_registry_fails_naming_the_prefix_and_file()
     {
