@@ -11,16 +11,23 @@ PIE ?= false
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-# Debian packages the tests, the demo and the benchmarks use (installed idempotently).
-DEBS := docker-registry skopeo umoci busybox-static apache2-utils curl zstd attr hyperfine runc podman \
+# Debian packages the tests and the demo use (installed idempotently); the benchmarks' peers come on top.
+DEBS := docker-registry skopeo umoci busybox-static apache2-utils curl zstd attr \
         etcd-server systemd-container debootstrap gnupg jq iproute2 procps util-linux gcc libc6-dev time python3
+BENCH_DEBS := hyperfine runc podman
 
 MULTICALL := rkt kubelet-wrapper etcd-wrapper flannel-wrapper
 
-.PHONY: build deps test unit-test fuzz demo bench install install-compat format clean
+.PHONY: build deps bench-deps install-debs test unit-test fuzz demo bench install install-compat format clean
 
 deps:
-	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	@$(MAKE) --no-print-directory install-debs PACKAGES="$(DEBS)"
+
+bench-deps:
+	@$(MAKE) --no-print-directory install-debs PACKAGES="$(DEBS) $(BENCH_DEBS)"
+
+install-debs:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -35,8 +42,9 @@ build:
 	@for n in $(MULTICALL); do ln -sf kubefly artifacts/bin/$$n; done
 	@ls -l $(BIN)
 
-# Everything: unit tests, then the integration suite against the real binary, registry and kernel.
-test: deps build
+# Everything: unit tests, then the integration suite against the real binary, registry and kernel;
+# the formatting check first, so a CI run fails on code dotnet format would change.
+test: deps build format
 	@scripts/run-tests
 
 unit-test: build
@@ -51,7 +59,7 @@ fuzz: build
 demo: deps build
 	@scripts/demo
 
-bench: deps build
+bench: bench-deps build
 	@scripts/bench
 
 install: build
