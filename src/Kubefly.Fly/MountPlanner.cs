@@ -93,8 +93,10 @@ public static class MountPlanner
             Purpose = "/tmp",
         });
 
-        foreach (var volume in OrderVolumes(plan.Mounts))
+        var ownTargets = OwnMountTargets(plan, notifySocket);
+        foreach (var planned in OrderVolumes(plan.Mounts))
         {
+            var volume = WithoutLeakingNestedMounts(planned, ownTargets);
             if (!Path.IsPathRooted(volume.Source))
             {
                 throw new FlyException($"volume {volume.VolumeName}: source must be an absolute path: {volume.Source}");
@@ -144,6 +146,48 @@ public static class MountPlanner
         }
 
         return mounts;
+    }
+
+    /// <summary>
+    /// Every target the fly stage itself mounts inside the rootfs after the system mounts: volumes, the
+    /// host's resolv.conf and hosts, the notify socket.
+    /// </summary>
+    private static List<string> OwnMountTargets(FlyPlan plan, string? notifySocket)
+    {
+        var targets = plan.Mounts.Select(m => NormalizeTarget(m.Target, $"volume {m.VolumeName}")).ToList();
+        if (plan.Dns is ["host"])
+        {
+            targets.Add("/etc/resolv.conf");
+        }
+
+        if (plan.HostsEntries is ["host"])
+        {
+            targets.Add("/etc/hosts");
+        }
+
+        if (plan.NotifySocketTarget is not null && notifySocket is not null)
+        {
+            targets.Add(NormalizeTarget(plan.NotifySocketTarget, "NOTIFY_SOCKET"));
+        }
+
+        return targets;
+    }
+
+    /// <summary>
+    /// A volume that keeps the host's propagation by default (rkt's rule) would carry to the host every
+    /// mount the fly stage itself makes under it (a nested volume, the notify socket under /run), and
+    /// each restart would stack another. Such a volume gets rslave instead: host mounts still come in,
+    /// nothing goes out. An explicit propagation=rshared is the operator's choice and stays.
+    /// </summary>
+    internal static FlyMount WithoutLeakingNestedMounts(FlyMount volume, IReadOnlyList<string> ownTargets)
+    {
+        if (volume.Propagation != MountPropagation.AsOnHost)
+        {
+            return volume;
+        }
+
+        var target = NormalizeTarget(volume.Target, $"volume {volume.VolumeName}");
+        return ownTargets.Any(other => other != target && IsAtOrUnder(other, target)) ? volume with { Propagation = MountPropagation.RSlave } : volume;
     }
 
     /// <summary>resolv.conf for --dns=IP..., /etc/hosts for --hosts-entry=IP=HOST or the localhost default.</summary>

@@ -184,6 +184,36 @@ public sealed class FlyIsolationTests : IDisposable
         Assert.NotEqual(hostMountsBefore, File.ReadAllText("/proc/self/mountinfo"));
     }
 
+    /// <summary>A volume nested in a shared one is the pod's own mount: it never lands on the host.</summary>
+    [Fact]
+    public void AVolumeNestedInASharedOneNeverReachesTheHost()
+    {
+        var outer = _workspace.Volume("outer");
+        var inner = _workspace.Volume("inner");
+        Directory.CreateDirectory(Path.Combine(outer, "inner"));
+        var plan = _workspace.Plan("sh", "-c", "touch /vol/inner/ready && exec sleep 600") with
+        {
+            Mounts =
+            [
+                new FlyMount { Source = outer, Target = "/vol", Propagation = MountPropagation.AsOnHost, VolumeName = "outer" },
+                new FlyMount { Source = inner, Target = "/vol/inner", VolumeName = "inner" },
+            ],
+        };
+
+        var pod = _workspace.Start(plan, Path.Combine(inner, "ready"));
+        try
+        {
+            Assert.DoesNotContain(HostMountTable.Read(), m => m.MountPoint == Path.Combine(outer, "inner"));
+            Assert.Contains(HostMountTable.OfProcess(pod.Id), m => m.MountPoint == "/vol/inner");
+        }
+        finally
+        {
+            FlyWorkspace.Stop(pod);
+        }
+
+        Assert.DoesNotContain(_workspace.HostMountsInside(), m => m.MountPoint.StartsWith(outer, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void AsOnHostOnAPrivateMountPropagatesNeitherWay()
     {

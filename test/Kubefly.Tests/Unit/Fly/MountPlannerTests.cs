@@ -80,6 +80,34 @@ public sealed class MountPlannerTests
         Assert.Null(MountPlanner.ContainingMount([], "/a"));
     }
 
+    /// <summary>
+    /// Found in review: under a /run volume that keeps the host's shared propagation, the notify socket's
+    /// bind (or any nested volume) would appear on the host and stack up with every restart.
+    /// </summary>
+    [Theory]
+    [InlineData("notify", PlannedMountKind.Bind)]
+    [InlineData("nested volume", PlannedMountKind.Bind)]
+    [InlineData("sibling volume", PlannedMountKind.HostTree)]
+    [InlineData("nothing", PlannedMountKind.HostTree)]
+    public void AVolumeWithTheFlyStagesOwnMountsUnderItBecomesASlaveUnlessRSharedWasAsked(string underneath, PlannedMountKind expected)
+    {
+        var run = new FlyMount { Source = "/run", Target = "/run", Propagation = MountPropagation.AsOnHost, VolumeName = "run" };
+        var plan = Plan(run) with { NotifySocketTarget = underneath == "notify" ? "/run/systemd/notify" : null };
+        plan = underneath switch
+        {
+            "nested volume" => plan with { Mounts = [run, new FlyMount { Source = "/srv/sock", Target = "/run/docker.sock", VolumeName = "sock" }] },
+            "sibling volume" => plan with { Mounts = [run, new FlyMount { Source = "/srv/x", Target = "/runner", VolumeName = "x" }] },
+            _ => plan,
+        };
+
+        var planned = MountPlanner.PlanMounts(plan, notifySocket: "/run/systemd/notify").Single(m => m.Target == "/run");
+        var asked = MountPlanner.PlanMounts(plan with { Mounts = [run with { Propagation = MountPropagation.RShared }, .. plan.Mounts.Skip(1)] }, "/run/systemd/notify").Single(m => m.Target == "/run");
+
+        Assert.Equal(expected, planned.Kind);
+        Assert.Equal(expected == PlannedMountKind.Bind ? Interop.MS_SLAVE : 0UL, planned.PropagationFlags);
+        Assert.Equal(PlannedMountKind.HostTree, asked.Kind);
+    }
+
     [Fact]
     public void MountsComeInOrderSystemThenTmpThenVolumesShallowFirst()
     {
