@@ -20,10 +20,7 @@ public sealed class ImageInUseTests : IDisposable
         using var pod = KubeflyProcess.Start(["--dir", _state.Path, "run", $"--uuid-file-save={uuidFile}", "--pull-policy=never", image, "--exec=/bin/sleep", "--", "600"]);
         try
         {
-            for (var i = 0; i < 100 && !File.Exists(uuidFile); i++)
-            {
-                Thread.Sleep(50);
-            }
+            Wait.Until(() => File.Exists(uuidFile) || pod.HasExited, TimeSpan.FromSeconds(30), "run to save the pod's uuid");
 
             var uuid = File.ReadAllText(uuidFile);
             var rm = Kubefly("image", "rm", id);

@@ -107,23 +107,20 @@ public sealed class RunCommandTests : IDisposable
 
     private string WaitForStart(string uuidFile, Process app)
     {
-        while (true)
-        {
-            if (app.HasExited)
+        string? uuid = null;
+        Wait.Until(
+            () =>
             {
-                Assert.Fail($"run ended early with {app.ExitCode}: {app.StandardError.ReadToEnd()}");
-            }
-
-            if (File.Exists(uuidFile))
-            {
-                var uuid = File.ReadAllText(uuidFile);
-                if (Kubefly("status", uuid).StandardOutput.Contains("\npid=", StringComparison.Ordinal))
+                if (app.HasExited)
                 {
-                    return uuid;
+                    Assert.Fail($"run ended early with {app.ExitCode}: {app.StandardError.ReadToEnd()}");
                 }
-            }
 
-            Thread.Sleep(50);
-        }
+                uuid = File.Exists(uuidFile) ? File.ReadAllText(uuidFile) : null;
+                return uuid is not null && Kubefly("status", uuid).StandardOutput.Contains("\npid=", StringComparison.Ordinal);
+            },
+            TimeSpan.FromSeconds(60),
+            "the pod to start");
+        return uuid!;
     }
 }

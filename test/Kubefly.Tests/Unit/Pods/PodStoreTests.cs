@@ -65,10 +65,7 @@ public sealed class PodStoreTests : IDisposable
         var holder = System.Diagnostics.Process.Start("/bin/bash", ["-c", $"exec 9<'{path}'; flock -x 9; echo locked > '{path}/ready'; exec sleep 600"])!;
         try
         {
-            while (!File.Exists(Path.Combine(path, "ready")))
-            {
-                Thread.Sleep(20);
-            }
+            Kubefly.Tests.Infrastructure.Wait.Until(() => File.Exists(Path.Combine(path, "ready")) || holder.HasExited, TimeSpan.FromSeconds(30), "the lock holder to take the pod lock");
 
             using (var seen = store.Open(PodUuid.Parse(Path.GetFileName(path)))!)
             {
