@@ -14,9 +14,20 @@ public sealed class PullProgressDisplay : IPullProgress
     private readonly bool _live;
     private readonly List<Digest> _order = [];
     private readonly Dictionary<Digest, LayerState> _layers = [];
+
+    /// <summary>Progress between events is drawn at most this often: a fast pull reads thousands of chunks a second.</summary>
+    private static readonly TimeSpan RedrawInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly Stopwatch _sinceRedraw = Stopwatch.StartNew();
     private int _drawnLines;
 
-    public PullProgressDisplay(bool live) => _live = live;
+    private readonly TextWriter _output;
+
+    public PullProgressDisplay(bool live, TextWriter? output = null)
+    {
+        _live = live;
+        _output = output ?? Console.Error;
+    }
 
     public static IPullProgress For(bool quiet) =>
         quiet ? SilentProgress.Instance : new PullProgressDisplay(!Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb"));
@@ -25,7 +36,7 @@ public sealed class PullProgressDisplay : IPullProgress
     {
         lock (_gate)
         {
-            Console.Error.WriteLine(text);
+            _output.WriteLine(text);
             _drawnLines = 0;
         }
     }
@@ -42,7 +53,7 @@ public sealed class PullProgressDisplay : IPullProgress
             }
             else
             {
-                Console.Error.WriteLine($"fetching layer {blob} ({FormatBytes(size)})");
+                _output.WriteLine($"fetching layer {blob} ({FormatBytes(size)})");
             }
         }
     }
@@ -54,7 +65,7 @@ public sealed class PullProgressDisplay : IPullProgress
             if (_layers.TryGetValue(blob, out var state))
             {
                 state.Bytes = bytesSoFar;
-                if (_live)
+                if (_live && _sinceRedraw.Elapsed >= RedrawInterval)
                 {
                     Redraw();
                 }
@@ -70,7 +81,7 @@ public sealed class PullProgressDisplay : IPullProgress
             {
                 if (!_live)
                 {
-                    Console.Error.WriteLine($"layer {blob} already in the store");
+                    _output.WriteLine($"layer {blob} already in the store");
                 }
 
                 return;
@@ -87,7 +98,7 @@ public sealed class PullProgressDisplay : IPullProgress
                 }
                 else
                 {
-                    Console.Error.WriteLine($"layer {blob} done: {FormatBytes(state.Size)} in {state.Clock.Elapsed.TotalSeconds:0.0}s ({Rate(state)})");
+                    _output.WriteLine($"layer {blob} done: {FormatBytes(state.Size)} in {state.Clock.Elapsed.TotalSeconds:0.0}s ({Rate(state)})");
                 }
             }
         }
@@ -109,6 +120,7 @@ public sealed class PullProgressDisplay : IPullProgress
 
     private void Redraw()
     {
+        _sinceRedraw.Restart();
         var text = new System.Text.StringBuilder();
         if (_drawnLines > 0)
         {
@@ -122,7 +134,7 @@ public sealed class PullProgressDisplay : IPullProgress
             text.Append($"\r\x1b[2K{blob.ShortId()}  {status}  {Rate(state)}\n");
         }
 
-        Console.Error.Write(text.ToString());
+        _output.Write(text.ToString());
         _drawnLines = _order.Count;
     }
 
