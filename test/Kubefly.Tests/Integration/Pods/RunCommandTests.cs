@@ -6,11 +6,9 @@ namespace Kubefly.Tests.Integration.Pods;
 
 /// <summary>
 /// The real `run`, end to end: an OCI layout made with umoci around busybox-static, the image store,
-/// the fly stage's exec. These need the fly stage and the image store merged (Requires=fly); until
-/// then run reports "not merged yet" and they fail.
+/// the fly stage's exec.
 /// </summary>
 [Trait("Category", "Integration")]
-[Trait("Requires", "fly")]
 public sealed class RunCommandTests : IDisposable
 {
     private readonly string dir = Directory.CreateTempSubdirectory("kubefly-run-it-").FullName;
