@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.Text.Json;
 using Kubefly.Images.Store;
 using Kubefly.Images.Unpacking;
+using Kubefly.Linux;
 using Kubefly.Oci;
 
 namespace Kubefly.Images;
@@ -72,7 +73,7 @@ public static class ImageExporter
                 throw new ImageException($"{directory} is not empty (use --overwrite)");
             }
 
-            Directory.Delete(directory, recursive: true);
+            TreeRemover.Remove(directory);
         }
 
         var rootfs = rootfsOnly ? directory : Path.Combine(directory, "rootfs");

@@ -184,7 +184,7 @@ public sealed class PodStore
     {
         try
         {
-            Directory.Delete(path, recursive: true);
+            TreeRemover.Remove(path);
         }
         catch (IOException)
         {

@@ -96,13 +96,8 @@ internal sealed class ArchiveFiles : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
+        // A file name from the archive may be of any length or depth: remove by descriptor.
+        Kubefly.Linux.TreeRemover.Remove(Directory);
     }
 
     /// <summary>Lexically normalizes an in-archive name; ".." may not climb above the archive root.</summary>

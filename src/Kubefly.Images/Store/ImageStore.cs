@@ -26,6 +26,9 @@ public sealed class ImageStore
 
     public string Root { get; }
 
+    /// <summary>Where cleanup failures go: they are reported and skipped, never the failure of the command that triggered them.</summary>
+    public Action<string> Warn { get; init; } = message => Console.Error.WriteLine($"warning: {message}");
+
     private string BlobsDirectory => Path.Combine(Root, "blobs", Digest.Sha256Algorithm);
 
     private string LayersDirectory => Path.Combine(Root, "layers", Digest.Sha256Algorithm);
@@ -86,7 +89,7 @@ public sealed class ImageStore
     public TempArea CreateTempArea()
     {
         EnsureCreated();
-        return TempArea.Create(TempDirectory);
+        return TempArea.Create(TempDirectory, Warn);
     }
 
     /// <summary>Stores bytes already in memory (manifests, configs), verifying them against their digest.</summary>
@@ -347,7 +350,7 @@ public sealed class ImageStore
                 // Rename first so a half-deleted tree never stands under a layer's name.
                 var doomed = Path.Combine(TempDirectory, "deleting-" + Path.GetFileName(layer) + "-" + Guid.NewGuid().ToString("N"));
                 Directory.Move(layer, doomed);
-                Directory.Delete(doomed, recursive: true);
+                TryRemoveTree(doomed, "unpacked layer " + Path.GetFileName(layer));
             }
         }
 
@@ -367,12 +370,28 @@ public sealed class ImageStore
             var name = Path.GetFileName(entry);
             if (name.EndsWith(".lock", StringComparison.Ordinal))
             {
-                TempArea.DeleteIfAbandoned(entry);
+                TempArea.DeleteIfAbandoned(entry, Warn);
             }
             else if (name.StartsWith("deleting-", StringComparison.Ordinal))
             {
-                Directory.Delete(entry, recursive: true);
+                TryRemoveTree(entry, "a layer being removed");
             }
+        }
+    }
+
+    /// <summary>
+    /// Removes a tree by descriptor (<see cref="TreeRemover"/>: any depth, never through a symlink or a mount).
+    /// A failure is reported and left for the next cleanup: it must not fail the command that got here.
+    /// </summary>
+    private void TryRemoveTree(string path, string what)
+    {
+        try
+        {
+            TreeRemover.Remove(path);
+        }
+        catch (IOException e)
+        {
+            Warn($"could not remove {what} at {path}: {e.Message} (left for the next image gc)");
         }
     }
 

@@ -21,13 +21,14 @@ public sealed class OciLayoutBuilder
     }
 
     /// <summary>Adds one image; returns its manifest descriptor (not yet in index.json unless tagged).</summary>
-    public Descriptor AddImage(IReadOnlyList<byte[]> layerTars, LayerCompression compression, Platform platform, ContainerConfig? config = null, string? tag = null)
+    /// <param name="diffIds">What the config claims the layers' diff_ids are (by default their true digests).</param>
+    public Descriptor AddImage(IReadOnlyList<byte[]> layerTars, LayerCompression compression, Platform platform, ContainerConfig? config = null, string? tag = null, IReadOnlyList<Digest>? diffIds = null)
     {
         var layers = new List<Descriptor>();
-        var diffIds = new List<Digest>();
+        var trueDiffIds = new List<Digest>();
         foreach (var tar in layerTars)
         {
-            diffIds.Add(Digest.Compute(tar));
+            trueDiffIds.Add(Digest.Compute(tar));
             var (bytes, mediaType) = Compress(tar, compression);
             layers.Add(WriteBlob(bytes, mediaType));
         }
@@ -38,7 +39,7 @@ public sealed class OciLayoutBuilder
             Os = platform.Os,
             Variant = platform.Variant,
             Config = config ?? new ContainerConfig { Cmd = ["/bin/sh"], Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
-            RootFs = new RootFs { Type = "layers", DiffIds = diffIds },
+            RootFs = new RootFs { Type = "layers", DiffIds = diffIds ?? trueDiffIds },
         };
         var configDescriptor = WriteBlob(JsonSerializer.SerializeToUtf8Bytes(imageConfig, OciJsonContext.Default.ImageConfiguration), MediaTypes.OciConfig);
         var manifest = new ImageManifest { SchemaVersion = 2, MediaType = MediaTypes.OciManifest, Config = configDescriptor, Layers = layers };
