@@ -39,12 +39,14 @@ public sealed class ImageStore
 
     private string LocksDirectory => Path.Combine(Root, "locks");
 
+    private string VerifiedDirectory => Path.Combine(Root, "verified");
+
     private string TempDirectory => Path.Combine(Root, "tmp");
 
     /// <summary>Creates the layout (0700: layers hold image files with their own owners and setuid bits).</summary>
     public void EnsureCreated()
     {
-        foreach (var dir in new[] { Root, BlobsDirectory, LayersDirectory, RecordsDirectory, PinsDirectory, LocksDirectory, TempDirectory })
+        foreach (var dir in new[] { Root, BlobsDirectory, LayersDirectory, RecordsDirectory, PinsDirectory, LocksDirectory, TempDirectory, VerifiedDirectory })
         {
             Directory.CreateDirectory(dir);
         }
@@ -67,6 +69,21 @@ public sealed class ImageStore
     public bool HasBlob(Digest digest) => File.Exists(BlobPath(digest));
 
     public string LayerPath(Digest diffId) => Path.Combine(LayersDirectory, diffId.Hex);
+
+    /// <summary>Whether blob <paramref name="blob"/> was decompressed and hashed to <paramref name="diffId"/> by an earlier pull.</summary>
+    public bool IsVerifiedDiffId(Digest blob, Digest diffId) => File.Exists(VerifiedPath(blob, diffId));
+
+    /// <summary>
+    /// Records that <paramref name="blob"/> decompresses to <paramref name="diffId"/>: a fact about content,
+    /// so the empty marker needs no fsync (a lost one costs one more decompression). Removed with the blob.
+    /// </summary>
+    public void RecordVerifiedDiffId(Digest blob, Digest diffId)
+    {
+        Directory.CreateDirectory(VerifiedDirectory);
+        File.WriteAllBytes(VerifiedPath(blob, diffId), []);
+    }
+
+    private string VerifiedPath(Digest blob, Digest diffId) => Path.Combine(VerifiedDirectory, blob.Hex + "-" + diffId.Hex);
 
     public bool HasLayer(Digest diffId) => Directory.Exists(LayerPath(diffId));
 
@@ -340,6 +357,19 @@ public sealed class ImageStore
             if (!blobs.Contains(Path.GetFileName(blob)))
             {
                 File.Delete(blob);
+            }
+        }
+
+        if (Directory.Exists(VerifiedDirectory))
+        {
+            foreach (var marker in Directory.EnumerateFiles(VerifiedDirectory))
+            {
+                var name = Path.GetFileName(marker);
+                var dash = name.IndexOf('-', StringComparison.Ordinal);
+                if (dash < 0 || !blobs.Contains(name[..dash]))
+                {
+                    File.Delete(marker);
+                }
             }
         }
 
