@@ -174,26 +174,75 @@ public sealed class ImageStore
         Interop.FsyncDirectory(RecordsDirectory);
     }
 
-    public IReadOnlyList<ImageRecord> ListRecords()
+    /// <summary>Every readable record, oldest first; corrupt ones are skipped (<see cref="ListCorruptRecords"/> names them).</summary>
+    public IReadOnlyList<ImageRecord> ListRecords() => Scan().Records;
+
+    /// <summary>Record files that cannot be read as a record: reported by image list, removed by image rm and gc.</summary>
+    public IReadOnlyList<CorruptImageRecord> ListCorruptRecords() => Scan().Corrupt;
+
+    /// <summary>The record of an image, or null when there is none or it is corrupt (a fetch then writes it again).</summary>
+    public ImageRecord? FindRecord(Digest manifestDigest) => ReadRecord(RecordPath(manifestDigest), out _);
+
+    /// <summary>
+    /// The corrupt record a user named: by its file (path or name), or by the image ID its file name
+    /// carries (full, or a unique prefix as for <see cref="Find"/>).
+    /// </summary>
+    public CorruptImageRecord? FindCorrupt(string nameOrId)
     {
-        if (!Directory.Exists(RecordsDirectory))
+        var corrupt = ListCorruptRecords();
+        var byFile = corrupt.FirstOrDefault(c => c.File == nameOrId || Path.GetFileName(c.File) == nameOrId);
+        if (byFile is not null)
         {
-            return [];
+            return byFile;
         }
 
+        if (IdPrefix(nameOrId) is not { } prefix)
+        {
+            return null;
+        }
+
+        var matches = corrupt.Where(c => Path.GetFileNameWithoutExtension(c.File).StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        return matches.Count == 1 ? matches[0] : null;
+    }
+
+    /// <summary>Deletes a corrupt record, then whatever content no readable record needs. Refuses while pods use the image.</summary>
+    public void RemoveCorrupt(CorruptImageRecord corrupt)
+    {
+        ArgumentNullException.ThrowIfNull(corrupt);
+        if (corrupt.ManifestDigest is { } digest && PinnedBy(digest) is { Count: > 0 } pods)
+        {
+            throw new ImageException($"corrupt image record {corrupt.File} is used by pod(s) {string.Join(", ", pods)}; remove the pods first");
+        }
+
+        File.Delete(corrupt.File);
+        Interop.FsyncDirectory(RecordsDirectory);
+        DeleteUnreferencedContent();
+    }
+
+    private (List<ImageRecord> Records, List<CorruptImageRecord> Corrupt) Scan()
+    {
         var records = new List<ImageRecord>();
+        var corrupt = new List<CorruptImageRecord>();
+        if (!Directory.Exists(RecordsDirectory))
+        {
+            return (records, corrupt);
+        }
+
         foreach (var file in Directory.EnumerateFiles(RecordsDirectory, "*.json"))
         {
-            if (ReadRecord(file) is { } record)
+            if (ReadRecord(file, out var problem) is { } record)
             {
                 records.Add(record);
             }
+            else if (problem is not null)
+            {
+                var stem = Path.GetFileNameWithoutExtension(file);
+                corrupt.Add(new CorruptImageRecord(file, Digest.TryParse(Digest.Sha256Algorithm + ":" + stem, out var digest) ? digest : null, problem));
+            }
         }
 
-        return records.OrderBy(r => r.ImportTime).ToList();
+        return (records.OrderBy(r => r.ImportTime).ToList(), corrupt);
     }
-
-    public ImageRecord? FindRecord(Digest manifestDigest) => ReadRecord(RecordPath(manifestDigest));
 
     /// <summary>
     /// Finds an image by what a user typed: a digest or unique digest prefix ("sha256:ab12", "sha256-ab12",
@@ -333,7 +382,15 @@ public sealed class ImageStore
     /// <summary>Removes blobs and layers that no record names, and scratch space no live process holds.</summary>
     public void DeleteUnreferencedContent()
     {
-        var records = ListRecords();
+        var (records, corrupt) = Scan();
+        if (corrupt.FirstOrDefault(c => c.ManifestDigest is { } digest && PinnedBy(digest).Count > 0) is { } used)
+        {
+            // Its layers cannot be told from garbage, and a running pod may have them mounted.
+            Warn($"keeping unreferenced blobs and layers: corrupt image record {used.File} is used by pods");
+            CleanStaleTemporaries();
+            return;
+        }
+
         var blobs = new HashSet<string>(StringComparer.Ordinal);
         var layers = new HashSet<string>(StringComparer.Ordinal);
         foreach (var record in records)
@@ -427,8 +484,10 @@ public sealed class ImageStore
 
     private string RecordPath(Digest manifestDigest) => Path.Combine(RecordsDirectory, manifestDigest.Hex + ".json");
 
-    private static ImageRecord? ReadRecord(string path)
+    /// <summary>The record in <paramref name="path"/>; null when the file is gone, or when it is corrupt (<paramref name="problem"/> says how).</summary>
+    private static ImageRecord? ReadRecord(string path, out string? problem)
     {
+        problem = null;
         try
         {
             using var file = File.OpenHandle(path);
@@ -442,9 +501,15 @@ public sealed class ImageStore
         {
             return null;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or KubeflyException or FormatException or OverflowException or ArgumentException or InvalidOperationException)
         {
-            throw new ImageException($"image record {path} is corrupt: {e.Message}", e);
+            problem = JsonText.Describe(e);
+            return null;
+        }
+        catch (IOException e)
+        {
+            problem = e.Message;
+            return null;
         }
     }
 
@@ -454,3 +519,6 @@ public sealed class ImageStore
         return hex.Length is >= 4 and <= 64 && hex.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')) ? hex : null;
     }
 }
+
+/// <summary>A record file that does not read as a record (<see cref="ManifestDigest"/> is what its name says, when it says one).</summary>
+public sealed record CorruptImageRecord(string File, Digest? ManifestDigest, string Problem);
