@@ -67,7 +67,8 @@ internal sealed partial class LayerExtraction : IDisposable
 
     public UnpackStatistics Run(Stream uncompressedTar)
     {
-        var input = new LimitedTarStream(uncompressedTar, this);
+        var guarded = new TarHeaderGuard(uncompressedTar, _limits.MaxHeaderBytes, reason => Fail(reason, null));
+        var input = new LimitedTarStream(guarded, this);
         using (var reader = new TarReader(input, leaveOpen: true))
         {
             while (true)

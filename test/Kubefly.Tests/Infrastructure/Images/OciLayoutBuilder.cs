@@ -33,13 +33,19 @@ public sealed class OciLayoutBuilder
             layers.Add(WriteBlob(bytes, mediaType));
         }
 
+        return AddImageWithLayerBlobs(layers, diffIds ?? trueDiffIds, platform, config, tag);
+    }
+
+    /// <summary>Adds an image whose layer blobs are already written (<see cref="WriteBlob"/>, or streamed by a test).</summary>
+    public Descriptor AddImageWithLayerBlobs(IReadOnlyList<Descriptor> layers, IReadOnlyList<Digest> diffIds, Platform platform, ContainerConfig? config = null, string? tag = null)
+    {
         var imageConfig = new ImageConfiguration
         {
             Architecture = platform.Architecture,
             Os = platform.Os,
             Variant = platform.Variant,
             Config = config ?? new ContainerConfig { Cmd = ["/bin/sh"], Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
-            RootFs = new RootFs { Type = "layers", DiffIds = diffIds ?? trueDiffIds },
+            RootFs = new RootFs { Type = "layers", DiffIds = diffIds },
         };
         var configDescriptor = WriteBlob(JsonSerializer.SerializeToUtf8Bytes(imageConfig, OciJsonContext.Default.ImageConfiguration), MediaTypes.OciConfig);
         var manifest = new ImageManifest { SchemaVersion = 2, MediaType = MediaTypes.OciManifest, Config = configDescriptor, Layers = layers };
@@ -63,6 +69,9 @@ public sealed class OciLayoutBuilder
         Tag(descriptor, tag);
         return descriptor;
     }
+
+    /// <summary>Where a blob with this digest lives in the layout.</summary>
+    public string BlobPath(Digest digest) => Path.Combine(_directory, "blobs", "sha256", digest.Hex);
 
     public Descriptor WriteBlob(byte[] content, string mediaType)
     {

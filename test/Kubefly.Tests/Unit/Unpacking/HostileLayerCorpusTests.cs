@@ -266,6 +266,22 @@ public class HostileLayerCorpusTests
             s => new TarBuilder().Raw(TarBuilder.RawPaxHeader([new("path", "x")], declaredSize: 1L << 33)).Build(), null);
         yield return Fails("GnuSparseEntryIsRefusedNotMisread", Both,
             s => new TarBuilder().Raw([.. TarBuilder.RawPaxHeader([new("GNU.sparse.major", "1"), new("GNU.sparse.minor", "0"), new("GNU.sparse.name", "sparse"), new("GNU.sparse.realsize", "1048576")]), .. TarBuilder.RawEntry("GNUSparseFile.0/sparse", '0', data: "1\n0\n5\nhello"u8.ToArray())]).Build(), "sparse");
+        yield return Fails("PaxCommentOverTheHeaderLimit", Both,
+            s => new TarBuilder().Raw([.. TarBuilder.RawPaxHeader([new("comment", new string('c', 70_000))]), .. TarBuilder.RawEntry("f", '0', data: "x"u8.ToArray())]).Build(),
+            "PAX extended header at offset 0 declares", limits: UnpackLimits.Small);
+        yield return Fails("GnuLongNameOverTheHeaderLimit", Both, s => LongNameLayer(new string('n', 70_000)), "GNU long name at offset 0 declares", limits: UnpackLimits.Small);
+        yield return Fails("GnuLongLinkNameOverTheHeaderLimit", Both,
+            s => new TarBuilder().Raw(TarBuilder.RawEntry("././@LongLink", 'K', data: new byte[70_000])).Raw(TarBuilder.RawEntry("l", '2', linkName: "x")).Build(),
+            "GNU long link name at offset 0 declares", limits: UnpackLimits.Small);
+        yield return Fails("PaxGlobalHeaderOverTheHeaderLimit", Both,
+            s => new TarBuilder().File("first", "1").Raw(TarBuilder.RawEntry("pax_global_header", 'g', data: new byte[70_000])).Build(),
+            "PAX global header at offset", limits: UnpackLimits.Small);
+        yield return Fails("OversizeHeaderBehindAPaxSizeOverride", Both,
+            s => new TarBuilder()
+                .Raw([.. TarBuilder.RawPaxHeader([new("size", "1536")]), .. TarBuilder.RawEntry("hidden", '0', data: Enumerable.Repeat((byte)'A', 1536).ToArray(), declaredSize: 0)])
+                .Raw(TarBuilder.RawEntry("././@LongLink", 'L', data: new byte[70_000]))
+                .Build(),
+            "GNU long name at offset 3072 declares", limits: UnpackLimits.Small);
         yield return Fails("GarbageHeaderChecksumField", Both, s => CorruptChecksum(), "malformed");
         yield return Fails("TruncatedTar", Both, s => new TarBuilder().File("f", new byte[100_000]).Build()[..50_000], "truncated");
 
