@@ -20,6 +20,12 @@ public static class ImageExporter
             throw new ImageException($"{file} already exists (use --overwrite)");
         }
 
+        var parent = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (parent is not null && !Directory.Exists(parent))
+        {
+            throw new ImageException($"cannot export image {record.ManifestDigest} to {file}: directory {parent} does not exist");
+        }
+
         var tag = record.Names.Count > 0 && ImageReference.TryParse(record.Names[0], out var reference, out _) ? reference.Tag : null;
         var index = new ImageIndex
         {
@@ -53,6 +59,10 @@ public static class ImageExporter
             }
 
             File.Move(temp, file, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageException($"cannot export image {record.ManifestDigest} to {file}: {RuntimeText.Describe(e)}", e);
         }
         finally
         {

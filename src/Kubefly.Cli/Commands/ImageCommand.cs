@@ -137,7 +137,7 @@ internal static class ImageCommand
                 }
                 catch (KubeflyException e)
                 {
-                    Console.Error.WriteLine($"image rm: {e.Message}");
+                    Console.Error.WriteLine($"image rm: {ExitCodes.Describe(e)}");
                     failed++;
                 }
             }

@@ -508,7 +508,7 @@ public sealed class ImageStore
         }
         catch (IOException e)
         {
-            problem = e.Message;
+            problem = RuntimeText.Describe(e);
             return null;
         }
     }

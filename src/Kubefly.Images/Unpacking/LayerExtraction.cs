@@ -144,7 +144,7 @@ internal sealed partial class LayerExtraction : IDisposable
         }
         catch (Exception e) when (IsTarFormatError(e))
         {
-            throw Fail($"malformed or truncated tar: {e.Message}", e);
+            throw Fail($"malformed or truncated tar: {RuntimeText.Describe(e)}", e);
         }
     }
 

@@ -103,7 +103,8 @@ public sealed class OciLayoutBuilder
         }
     }
 
-    private void Tag(Descriptor descriptor, string tag)
+    /// <summary>Names any descriptor in index.json (a hand-written manifest or index, for malformed-input tests).</summary>
+    public void Tag(Descriptor descriptor, string tag)
     {
         _indexEntries.RemoveAll(d => d.Annotations?["org.opencontainers.image.ref.name"] == tag);
         _indexEntries.Add(descriptor with { Annotations = new Dictionary<string, string> { ["org.opencontainers.image.ref.name"] = tag } });
