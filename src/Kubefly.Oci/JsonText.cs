@@ -12,6 +12,8 @@ public static class JsonText
 {
     public static string Describe(Exception exception) => exception switch
     {
+        // A converter's own message (kubefly's Digest converter: "invalid digest ..."), the serializer adding where.
+        JsonException json when !IsRuntimeText(json.Message) && json.InnerException is null => json.Message,
         JsonException { LineNumber: { } line, BytePositionInLine: { } column } json =>
             $"not valid JSON at line {line + 1}, column {column + 1}{(json.Path is { Length: > 1 } path ? $" ({UntrustedText.Printable(path)})" : string.Empty)}",
         JsonException { Path: { Length: > 1 } path } => $"invalid value at {UntrustedText.Printable(path)}",
