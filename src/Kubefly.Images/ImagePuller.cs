@@ -87,9 +87,12 @@ public sealed class ImagePuller
             throw new ImageException($"{reference}: the config lists {diffIds.Count} diff_ids for {resolved.Manifest.Layers.Count} layers");
         }
 
-        if (config.Os.Length > 0 && config.Os != _platform.Os)
+        // A single-platform image names its platform only in its config: check it before any download,
+        // or an arm64 image fetched on amd64 fails only at exec.
+        if ((config.Os.Length > 0 && config.Os != _platform.Os) || (config.Architecture.Length > 0 && config.Architecture != _platform.Architecture))
         {
-            throw new ImageException($"{reference}: image is for {config.Os}/{config.Architecture}, not {_platform}");
+            var has = config.Variant is { Length: > 0 } variant ? $"{config.Os}/{config.Architecture}/{variant}" : $"{config.Os}/{config.Architecture}";
+            throw new ImageException($"{reference}: the image is for platform {has} only, not {_platform} (choose another with --platform, or another image)");
         }
 
         var layers = resolved.Manifest.Layers.Select((layer, i) => new LayerRecord { Blob = layer.Digest, DiffId = diffIds[i], MediaType = layer.MediaType, Size = layer.Size }).ToList();

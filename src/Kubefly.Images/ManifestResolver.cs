@@ -15,6 +15,12 @@ public static class ManifestResolver
 {
     private const int MaxIndexDepth = 4;
 
+    /// <summary>
+    /// The most layers an image may have: what one overlay mount can stack (src/Kubefly.Fly/OverlayOptions.cs).
+    /// Refused at the manifest, before anything is downloaded.
+    /// </summary>
+    public const int MaxLayers = 500;
+
     /// <summary>Largest blob a manifest may declare: the uncompressed layer limit (no real layer compresses to more).</summary>
     public const long MaxBlobSize = Unpacking.UnpackLimits.DefaultMaxTotalBytes;
 
@@ -91,6 +97,11 @@ public static class ManifestResolver
         if (manifest.Layers is null)
         {
             throw new ImageException($"{reference}: manifest {raw.Digest} has no \"layers\" list");
+        }
+
+        if (manifest.Layers.Count > MaxLayers)
+        {
+            throw new ImageException($"{reference}: manifest {raw.Digest} has {manifest.Layers.Count} layers; kubefly runs images of at most {MaxLayers} layers (one overlay mount)");
         }
 
         foreach (var layer in manifest.Layers)

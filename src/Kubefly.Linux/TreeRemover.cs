@@ -52,6 +52,58 @@ public static class TreeRemover
         }
     }
 
+    /// <summary>Removes everything in the directory <paramref name="path"/> and keeps the directory itself.</summary>
+    public static void RemoveContents(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var errno = Interop.TryOpenat(AtCwd.Instance, path, DirectoryOpenFlags, 0, out var directory);
+        if (errno != 0)
+        {
+            throw new SyscallException("open", errno, path);
+        }
+
+        using (directory)
+        {
+            var batch = ArrayPool<byte>.Shared.Rent(BatchBytes);
+            try
+            {
+                // Each name is removed before the next batch is read: rewinding finds only what is left.
+                while (true)
+                {
+                    errno = Interop.TryReadDirectoryEntries(directory, batch, out var read);
+                    if (errno != 0)
+                    {
+                        throw new SyscallException("getdents64", errno, path);
+                    }
+
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    var names = new List<byte[]>();
+                    for (var offset = 0; offset < read;)
+                    {
+                        offset = Interop.ParseDirectoryEntry(batch.AsSpan(0, read), offset, out var nameZ, out _);
+                        if (!nameZ.SequenceEqual(".\0"u8) && !nameZ.SequenceEqual("..\0"u8))
+                        {
+                            names.Add(nameZ.ToArray());
+                        }
+                    }
+
+                    foreach (var name in names)
+                    {
+                        RemoveAt(directory, name, Path.Combine(path, Encoding.UTF8.GetString(name.AsSpan(0, name.Length - 1))));
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(batch);
+            }
+        }
+    }
+
     /// <summary>
     /// Removes the entry <paramref name="nameZ"/> (NUL-terminated bytes) of the open directory
     /// <paramref name="parent"/>; <paramref name="pathForErrors"/> names it in messages.

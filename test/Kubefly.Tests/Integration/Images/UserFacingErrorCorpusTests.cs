@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Kubefly.Oci;
 using Kubefly.Tests.Infrastructure;
@@ -44,8 +45,10 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
         ["ManifestWithNullConfig"] = t => t.FetchManifest($"{{\"schemaVersion\":2,\"mediaType\":\"{MediaTypes.OciManifest}\",\"config\":null,\"layers\":[]}}", "config"),
         ["ManifestLayerOfMaxInt64Bytes"] = t => t.FetchManifest(t.ManifestJson(layers: $"[{{\"mediaType\":\"{MediaTypes.OciLayerGzip}\",\"digest\":\"sha256:{new string('a', 64)}\",\"size\":9223372036854775807}}]"), "9223372036854775807 bytes"),
         ["ManifestLayerSizeNotANumber"] = t => t.FetchManifest(t.ManifestJson(layers: $"[{{\"mediaType\":\"{MediaTypes.OciLayerGzip}\",\"digest\":\"sha256:{new string('a', 64)}\",\"size\":1e400}}]"), "manifest"),
+        ["ManifestOf10000Layers"] = t => t.FetchManifest(t.ManifestJson(layers: "[" + string.Join(",", Enumerable.Range(0, 10_000).Select(i => $"{{\"mediaType\":\"{MediaTypes.OciLayerGzip}\",\"digest\":\"sha256:{i:x64}\",\"size\":1}}")) + "]"), "at most 500 layers"),
         ["ManifestNotJson"] = t => t.FetchManifest("{\"schemaVersion\":2,,", "manifest"),
         ["ConfigWithWrongTypes"] = t => t.FetchWithConfig("{\"architecture\":5,\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", "config"),
+        ["Arm64OnlyImageOnThisHost"] = t => t.FetchWithConfig($"{{\"architecture\":\"{OtherArchitecture}\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{new string('b', 64)}\"]}}}}", $"linux/{OtherArchitecture} only"),
         ["LayoutIndexGarbage"] = t => t.FetchLayoutIndex("garbage", "index"),
         ["DockerArchiveGarbage"] = t => t.FetchArchive(Encoding.ASCII.GetBytes(new string('q', 3000)), "archive"),
         ["DockerArchiveTruncated"] = t => t.FetchArchive(new TarBuilder().File("manifest.json", new byte[100_000]).Build()[..50_000], "archive"),
@@ -53,7 +56,10 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
         ["ExtractUnderARegularFile"] = t => t.WithBusybox(id => t.Kubefly("image", "extract", id, Path.Combine(t.RegularFile(), "sub")), "kubefly-corpus"),
         ["RemoveAnUnknownImage"] = t => new BadInput(t.Kubefly("image", "rm", "sha256:" + new string('c', 64)), "not found"),
         ["RegistryAnsweringGarbage"] = t => t.FetchFromGarbageServer(),
+        ["StatusWithoutArguments"] = t => new BadInput(t.Kubefly("status"), "usage: status"),
     };
+
+    private static string OtherArchitecture => Platform.Host.Architecture == "arm64" ? "amd64" : "arm64";
 
     [Theory]
     [MemberData(nameof(CaseNames))]
@@ -67,6 +73,53 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
         Assert.False(ResourceKey().IsMatch(output), $"a .NET resource key reached the user: {ResourceKey().Match(output).Value}\n{bad.Result}");
         Assert.False(ExceptionName().IsMatch(output), $"an exception type name reached the user: {ExceptionName().Match(output).Value}\n{bad.Result}");
         Assert.False(DoubledWord().IsMatch(output), $"a doubled word: {DoubledWord().Match(output).Value}\n{bad.Result}");
+    }
+
+    [Fact]
+    public void ATenThousandLayerImageIsRefusedBeforeAnyDownload()
+    {
+        // The layer blobs do not exist: any download would fail on a missing blob instead.
+        var bad = Cases["ManifestOf10000Layers"](this);
+        Assert.Contains("10000 layers", bad.Result.StandardError);
+        Assert.DoesNotContain("blob", bad.Result.StandardError);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_state.Path, "images", "blobs", "sha256")));
+    }
+
+    [Fact]
+    public void AnImageForAnotherArchitectureIsRefusedAtFetchNamingItsPlatform()
+    {
+        var bad = Cases["Arm64OnlyImageOnThisHost"](this);
+        Assert.Contains($"linux/{OtherArchitecture} only, not {Platform.Host}", bad.Result.StandardError);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(_state.Path, "images", "layers", "sha256")));
+    }
+
+    [Fact]
+    public void AFailedExtractRemovesWhatItCreatedAndNothingElse()
+    {
+        var layout = new OciLayoutBuilder(_work.Combine("layout-extract"));
+        layout.AddImage([TestImages.BusyboxLayer()], LayerCompression.Gzip, Platform.Host, tag: "t");
+        var id = Kubefly("fetch", "--quiet", $"oci:{_work.Combine("layout-extract")}:t").StandardOutput.Trim();
+        Assert.StartsWith("sha256:", id);
+
+        // Damage the stored layer blob: the extraction fails midway (the digest check at its end).
+        var manifest = JsonSerializer.Deserialize(File.ReadAllBytes(Path.Combine(_state.Path, "images", "blobs", "sha256", Digest.Parse(id).Hex)), OciJsonContext.Default.ImageManifest)!;
+        var blob = Path.Combine(_state.Path, "images", "blobs", "sha256", manifest.Layers[0].Digest.Hex);
+        var bytes = File.ReadAllBytes(blob);
+        File.WriteAllBytes(blob, [.. bytes, .. Gzip(new TarBuilder().File("extra", "x").Build())]);
+
+        var fresh = _work.Combine("new-parent", "out");
+        var intoFresh = Kubefly("image", "extract", id, fresh);
+        Assert.Equal(254, intoFresh.ExitCode);
+        Assert.False(Path.Exists(_work.Combine("new-parent")), intoFresh.ToString());
+
+        var existing = _work.Combine("existing");
+        Directory.CreateDirectory(existing);
+        File.WriteAllText(_work.Combine("beside"), "keep");
+        var intoExisting = Kubefly("image", "extract", "--rootfs-only", id, existing);
+        Assert.Equal(254, intoExisting.ExitCode);
+        Assert.True(Directory.Exists(existing));
+        Assert.Empty(Directory.GetFileSystemEntries(existing));
+        Assert.Equal("keep", File.ReadAllText(_work.Combine("beside")));
     }
 
     private BadInput FetchLayer(byte[] tar, string mentions) => FetchBlob(tar, MediaTypes.OciLayer, mentions);
