@@ -11,6 +11,7 @@ namespace Kubefly.Images.Store;
 /// layers/sha256/DIFFID/   each layer unpacked once (an overlayfs lower dir), shared between images
 /// records/HEX.json        one per image (HEX = manifest digest), written last
 /// pins/HEX/POD            pods using an image; image rm/gc leave pinned images alone
+/// verified/BLOB-DIFFID    blob BLOB decompressed and hashed to DIFFID once (removed with the blob)
 /// locks/, tmp/            per-item locks and per-process scratch space
 /// store.lock              shared while fetching, exclusive while removing
 /// </code>
