@@ -19,6 +19,15 @@ public sealed record ImageListItem
 
     [JsonPropertyName("size")]
     public long Size { get; init; }
+
+    /// <summary>Set for a record file that cannot be read (kubefly's addition; rkt had no such entries).</summary>
+    [JsonPropertyName("corrupt")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Corrupt { get; init; }
+
+    [JsonPropertyName("file")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? File { get; init; }
 }
 
 [JsonSerializable(typeof(List<ImageListItem>))]

@@ -18,12 +18,13 @@ public static class ExitCodes
         _ => Engine,
     };
 
-    /// <summary>The operator-facing text: our own exceptions already carry context; others get their type.</summary>
+    /// <summary>
+    /// The operator-facing text: our own exceptions carry context; the runtime's become kubefly's words
+    /// (<see cref="RuntimeText"/>: no resource keys, no exception type names; --debug prints the trace).
+    /// </summary>
     public static string Describe(Exception exception) => exception switch
     {
         KubeflyException or SyscallException => exception.Message,
-        AggregateException { InnerExceptions.Count: 1 } aggregate => Describe(aggregate.InnerExceptions[0]),
-        IOException or UnauthorizedAccessException or HttpRequestException => exception.Message,
-        _ => $"{exception.GetType().Name}: {exception.Message}",
+        _ => RuntimeText.Describe(exception),
     };
 }

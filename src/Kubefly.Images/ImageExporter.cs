@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.Text.Json;
 using Kubefly.Images.Store;
 using Kubefly.Images.Unpacking;
+using Kubefly.Linux;
 using Kubefly.Oci;
 
 namespace Kubefly.Images;
@@ -17,6 +18,12 @@ public static class ImageExporter
         if (File.Exists(file) && !overwrite)
         {
             throw new ImageException($"{file} already exists (use --overwrite)");
+        }
+
+        var parent = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (parent is not null && !Directory.Exists(parent))
+        {
+            throw new ImageException($"cannot export image {record.ManifestDigest} to {file}: directory {parent} does not exist");
         }
 
         var tag = record.Names.Count > 0 && ImageReference.TryParse(record.Names[0], out var reference, out _) ? reference.Tag : null;
@@ -53,6 +60,10 @@ public static class ImageExporter
 
             File.Move(temp, file, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageException($"cannot export image {record.ManifestDigest} to {file}: {RuntimeText.Describe(e)}", e);
+        }
         finally
         {
             File.Delete(temp);
@@ -65,16 +76,56 @@ public static class ImageExporter
     /// </summary>
     public static void Extract(ImageStore store, ImageRecord record, string directory, bool rootfsOnly, bool overwrite, CancellationToken cancellationToken)
     {
-        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(record);
+        directory = Path.GetFullPath(directory);
+        var existed = Directory.Exists(directory);
+        if (existed && Directory.EnumerateFileSystemEntries(directory).Any())
         {
             if (!overwrite)
             {
                 throw new ImageException($"{directory} is not empty (use --overwrite)");
             }
 
-            Directory.Delete(directory, recursive: true);
+            // The directory stays (its owner, mode, a mount on it); only its content goes.
+            TreeRemover.RemoveContents(directory);
         }
 
+        // What this extraction creates, so a failure removes that and nothing else.
+        var created = existed ? null : TopmostMissing(directory);
+        try
+        {
+            ExtractInto(store, record, directory, rootfsOnly, cancellationToken);
+        }
+        catch (Exception e) when (e is KubeflyException or IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            try
+            {
+                if (created is null)
+                {
+                    TreeRemover.RemoveContents(directory);
+                }
+                else if (Path.Exists(created))
+                {
+                    TreeRemover.Remove(created);
+                }
+            }
+            catch (IOException cleanup)
+            {
+                Console.Error.WriteLine($"warning: could not remove the partial extraction in {directory}: {cleanup.Message}");
+            }
+
+            if (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ImageException($"cannot extract image {record.ManifestDigest} into {directory}: {RuntimeText.Describe(e)}", e);
+            }
+
+            throw;
+        }
+    }
+
+    private static void ExtractInto(ImageStore store, ImageRecord record, string directory, bool rootfsOnly, CancellationToken cancellationToken)
+    {
         var rootfs = rootfsOnly ? directory : Path.Combine(directory, "rootfs");
         Directory.CreateDirectory(rootfs);
         if (!rootfsOnly)
@@ -86,13 +137,25 @@ public static class ImageExporter
         var unpacker = new LayerUnpacker(UnpackMode.Apply, UnpackLimits.Default);
         foreach (var layer in record.Layers)
         {
-            var description = $"layer {layer.Blob} of {record.ManifestDigest}";
-            using var blob = new DigestingStream(File.OpenRead(store.BlobPath(layer.Blob)), description, layer.Blob, layer.Size);
+            var description = $"{layer.Blob} of {record.ManifestDigest}";
+            using var blob = new DigestingStream(File.OpenRead(store.BlobPath(layer.Blob)), $"layer {description}", layer.Blob, layer.Size);
             using var decompressed = LayerDecompression.Open(blob, MediaTypes.LayerCompressionOf(layer.MediaType), description);
-            using var tar = new DigestingStream(decompressed, description + " (diff_id)", layer.DiffId, leaveOpen: true);
+            using var tar = new DigestingStream(decompressed, $"layer {description} (diff_id)", layer.DiffId, leaveOpen: true);
             unpacker.Unpack(tar, rootfs, description, cancellationToken);
             tar.DrainAndVerify();
         }
+    }
+
+    /// <summary>The highest missing path on the way to <paramref name="directory"/> (which is missing); never anything that exists.</summary>
+    private static string TopmostMissing(string directory)
+    {
+        var topmost = directory;
+        for (var parent = Path.GetDirectoryName(directory); parent is not null && !Path.Exists(parent); parent = Path.GetDirectoryName(parent))
+        {
+            topmost = parent;
+        }
+
+        return topmost;
     }
 
     private static void AddBytes(TarWriter writer, string name, byte[] content)

@@ -87,9 +87,12 @@ public sealed class ImagePuller
             throw new ImageException($"{reference}: the config lists {diffIds.Count} diff_ids for {resolved.Manifest.Layers.Count} layers");
         }
 
-        if (config.Os.Length > 0 && config.Os != _platform.Os)
+        // A single-platform image names its platform only in its config: check it before any download,
+        // or an arm64 image fetched on amd64 fails only at exec.
+        if ((config.Os.Length > 0 && config.Os != _platform.Os) || (config.Architecture.Length > 0 && config.Architecture != _platform.Architecture))
         {
-            throw new ImageException($"{reference}: image is for {config.Os}/{config.Architecture}, not {_platform}");
+            var has = config.Variant is { Length: > 0 } variant ? $"{config.Os}/{config.Architecture}/{variant}" : $"{config.Os}/{config.Architecture}";
+            throw new ImageException($"{reference}: the image is for platform {has} only, not {_platform} (choose another with --platform, or another image)");
         }
 
         var layers = resolved.Manifest.Layers.Select((layer, i) => new LayerRecord { Blob = layer.Digest, DiffId = diffIds[i], MediaType = layer.MediaType, Size = layer.Size }).ToList();
@@ -197,44 +200,46 @@ public sealed class ImagePuller
 
     /// <summary>
     /// Downloads, verifies and unpacks one layer into the pull's scratch space (the caller holds the
-    /// layer's lock and commits it after the flush); null when the store already has it.
+    /// layer's lock and commits it after the flush); null when the store already has it. "Has it" means
+    /// this very blob was once decompressed and hashed to the diff_id this config claims: a stored layer
+    /// with that diff_id and a stored blob with that digest prove nothing about each other, since any
+    /// config can pair any blob with any diff_id.
     /// </summary>
     private async Task<StagedLayer?> StageLayerAsync(IImageSource source, LayerRecord layer, ImageReference reference, TempArea scratch, CancellationToken cancellationToken)
     {
-        if (_store.HasLayer(layer.DiffId) && _store.HasBlob(layer.Blob))
+        var haveLayer = _store.HasLayer(layer.DiffId);
+        var haveBlob = _store.HasBlob(layer.Blob);
+        if (haveLayer && haveBlob && _store.IsVerifiedDiffId(layer.Blob, layer.DiffId))
         {
             _progress.LayerFinished(layer.Blob, alreadyPresent: true);
             return null;
         }
 
         _progress.LayerStarted(layer.Blob, layer.Size);
-        var description = $"layer {layer.Blob} of {reference}";
-        var haveBlob = _store.HasBlob(layer.Blob);
+        var description = $"{layer.Blob} of {reference}";
         Stream raw = haveBlob
             ? new FileStream(_store.BlobPath(layer.Blob), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16)
             : await source.OpenBlobUnverifiedAsync(new Descriptor { Digest = layer.Blob, Size = layer.Size, MediaType = layer.MediaType }, cancellationToken).ConfigureAwait(false);
 
         var blobTemp = haveBlob ? null : scratch.NewFilePath();
-        var staging = _store.HasLayer(layer.DiffId) ? null : scratch.NewFilePath();
-        using (var compressed = new DigestingStream(raw, description, layer.Blob, layer.Size))
+        var staging = haveLayer ? null : scratch.NewFilePath();
+        using (var compressed = new DigestingStream(raw, $"layer {description}", layer.Blob, layer.Size))
         {
             using (var blobFile = blobTemp is null ? Stream.Null : new FileStream(blobTemp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 var tee = new TeeReadStream(compressed, blobFile, bytes => _progress.LayerAdvanced(layer.Blob, bytes));
-                if (staging is null)
-                {
-                    // Another image already unpacked this layer (stored with other compression): only the blob is missing.
-                    tee.Drain();
-                }
-                else
+                using var decompressed = LayerDecompression.Open(tee, MediaTypes.LayerCompressionOf(layer.MediaType), description);
+                using var uncompressed = new DigestingStream(decompressed, $"layer {description} (uncompressed, diff_id)", layer.DiffId, leaveOpen: true);
+                if (staging is not null)
                 {
                     Directory.CreateDirectory(staging);
-                    using var decompressed = LayerDecompression.Open(tee, MediaTypes.LayerCompressionOf(layer.MediaType), description);
-                    using var uncompressed = new DigestingStream(decompressed, $"{description} (uncompressed, diff_id)", layer.DiffId, leaveOpen: true);
                     new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message).Unpack(uncompressed, staging, description, cancellationToken);
-                    uncompressed.DrainAndVerify();
-                    tee.Drain();
                 }
+
+                // Already unpacked for another image (stored with other compression, or the blob is
+                // stored but never shown to produce this diff_id): still hash what this blob decompresses to.
+                uncompressed.DrainAndVerify();
+                tee.Drain();
             }
 
             return new StagedLayer(layer, blobTemp, compressed.Actual, staging);
@@ -257,6 +262,8 @@ public sealed class ImagePuller
             {
                 store.CommitLayer(staging, Layer.DiffId);
             }
+
+            store.RecordVerifiedDiffId(Layer.Blob, Layer.DiffId);
         }
     }
 }

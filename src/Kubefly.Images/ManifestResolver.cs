@@ -15,6 +15,15 @@ public static class ManifestResolver
 {
     private const int MaxIndexDepth = 4;
 
+    /// <summary>
+    /// The most layers an image may have: what one overlay mount can stack (src/Kubefly.Fly/OverlayOptions.cs).
+    /// Refused at the manifest, before anything is downloaded.
+    /// </summary>
+    public const int MaxLayers = 500;
+
+    /// <summary>Largest blob a manifest may declare: the uncompressed layer limit (no real layer compresses to more).</summary>
+    public const long MaxBlobSize = Unpacking.UnpackLimits.DefaultMaxTotalBytes;
+
     /// <param name="root">What the reference itself names (already fetched, so trust could be checked first).</param>
     public static async Task<ResolvedManifest> ResolveAsync(IImageSource source, RawManifest root, Platform platform, CancellationToken cancellationToken)
     {
@@ -34,6 +43,11 @@ public static class ManifestResolver
             }
 
             var index = Parse(raw.Bytes, OciJsonContext.Default.ImageIndex, source.Reference, "image index");
+            if (index.Manifests is null || index.Manifests.Any(m => m is null))
+            {
+                throw new ImageException($"{source.Reference}: image index {raw.Digest} has no \"manifests\" list (or a null entry in it)");
+            }
+
             var chosen = ChooseForPlatform(index, platform)
                 ?? throw new ImageException($"{source.Reference}: no image for platform {platform} in the index (available: {DescribePlatforms(index)})");
             raw = await source.GetManifestAsync(chosen.Digest, cancellationToken).ConfigureAwait(false);
@@ -75,16 +89,31 @@ public static class ManifestResolver
             throw new ImageException($"{reference}: unsupported manifest schemaVersion {manifest.SchemaVersion}");
         }
 
-        if (manifest.Config.Digest.IsEmpty)
+        if (manifest.Config is null || manifest.Config.Digest.IsEmpty)
         {
             throw new ImageException($"{reference}: manifest {raw.Digest} has no config");
         }
 
+        if (manifest.Layers is null)
+        {
+            throw new ImageException($"{reference}: manifest {raw.Digest} has no \"layers\" list");
+        }
+
+        if (manifest.Layers.Count > MaxLayers)
+        {
+            throw new ImageException($"{reference}: manifest {raw.Digest} has {manifest.Layers.Count} layers; kubefly runs images of at most {MaxLayers} layers (one overlay mount)");
+        }
+
         foreach (var layer in manifest.Layers)
         {
-            if (layer.Digest.IsEmpty || layer.Size < 0)
+            if (layer is null || layer.Digest.IsEmpty || layer.Size < 0)
             {
                 throw new ImageException($"{reference}: manifest {raw.Digest} has a layer without digest or size");
+            }
+
+            if (layer.Size > MaxBlobSize)
+            {
+                throw new ImageException($"{reference}: manifest {raw.Digest}: layer {layer.Digest} declares {layer.Size} bytes, over the limit of {MaxBlobSize} bytes");
             }
 
             MediaTypes.LayerCompressionOf(layer.MediaType);
@@ -102,7 +131,7 @@ public static class ManifestResolver
         }
         catch (JsonException e)
         {
-            throw new ImageException($"{image}: invalid image config: {e.Message}", e);
+            throw new ImageException($"{image}: invalid image config: {JsonText.Describe(e)}", e);
         }
     }
 
@@ -114,7 +143,7 @@ public static class ManifestResolver
         }
         catch (JsonException e)
         {
-            throw new ImageException($"{reference}: invalid {what}: {e.Message}", e);
+            throw new ImageException($"{reference}: invalid {what}: {JsonText.Describe(e)}", e);
         }
     }
 

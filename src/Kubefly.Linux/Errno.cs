@@ -20,6 +20,8 @@ public static class Errno
     public const int ENOTDIR = 20;
     public const int EISDIR = 21;
     public const int EINVAL = 22;
+    public const int ENFILE = 23;
+    public const int EMFILE = 24;
     public const int ENOSPC = 28;
     public const int EPIPE = 32;
     public const int EROFS = 30;
@@ -56,6 +58,8 @@ public static class Errno
         ENOTDIR => "ENOTDIR",
         EISDIR => "EISDIR",
         EINVAL => "EINVAL",
+        ENFILE => "ENFILE",
+        EMFILE => "EMFILE",
         ENOSPC => "ENOSPC",
         EROFS => "EROFS",
         EPIPE => "EPIPE",

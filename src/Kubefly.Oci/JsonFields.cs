@@ -46,7 +46,7 @@ public static class JsonFields
             catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or OverflowException)
             {
                 // Nested objects prefix their own names: "config": "Env": expected an array, found String.
-                throw new JsonException($"\"{UntrustedText.Printable(name)}\": {e.Message}", e);
+                throw new JsonException($"\"{UntrustedText.Printable(name)}\": {JsonText.Describe(e)}", e);
             }
         }
     }

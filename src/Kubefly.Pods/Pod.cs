@@ -169,7 +169,9 @@ public sealed class Pod : IDisposable
             throw new KubeflyException($"pod \"{Uuid}\": refusing to delete {realPath}: {mounted[0]} is a mount point ({mounted.Count} mount(s) under the pod)");
         }
 
-        Directory.Delete(Path, recursive: true);
+        // By descriptor: an app may leave trees deeper than any path string, and symlinks or mounts in
+        // the upper dir must never lead the removal out of the pod.
+        TreeRemover.Remove(Path);
     }
 
     public void Dispose() => handle.Dispose();

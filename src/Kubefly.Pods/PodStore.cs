@@ -233,7 +233,7 @@ public sealed class PodStore
     {
         try
         {
-            Directory.Delete(path, recursive: true);
+            TreeRemover.Remove(path);
         }
         catch (IOException)
         {

@@ -33,7 +33,9 @@ internal static class ImageCommand
         var command = new Command("list", "list images in the store") { full, noLegend, format, fields };
         command.SetAction(result =>
         {
-            var records = Services(globals, result).Store.ListRecords();
+            var store = Services(globals, result).Store;
+            var records = store.ListRecords();
+            var corrupt = store.ListCorruptRecords();
             var json = result.GetValue(format);
             if (json is "json" or "json-pretty")
             {
@@ -44,7 +46,13 @@ internal static class ImageCommand
                     ImportTime = r.ImportTime.ToUnixTimeMilliseconds() * 1_000_000,
                     LastUsedTime = r.LastUsed.ToUnixTimeMilliseconds() * 1_000_000,
                     Size = r.Size,
-                }).ToList();
+                }).Concat(corrupt.Select(c => new ImageListItem
+                {
+                    Id = c.ManifestDigest?.ToString() ?? string.Empty,
+                    Name = string.Empty,
+                    Corrupt = c.Problem,
+                    File = c.File,
+                })).ToList();
                 var context = json == "json-pretty" ? new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }) : CliJsonContext.Default;
                 Console.Out.WriteLine(JsonSerializer.Serialize(items, context.ListImageListItem));
                 return ExitCodes.Success;
@@ -78,7 +86,22 @@ internal static class ImageCommand
                 }).ToArray());
             }
 
+            foreach (var bad in corrupt)
+            {
+                table.Add(columns.Select(c => c switch
+                {
+                    "id" => bad.ManifestDigest is not { } id ? "-" : result.GetValue(full) ? id.ToString() : id.ShortId(),
+                    "name" => $"<corrupt record {bad.File}>",
+                    _ => "-",
+                }).ToArray());
+            }
+
             table.Write(Console.Out, legend: !result.GetValue(noLegend));
+            foreach (var bad in corrupt)
+            {
+                Console.Error.WriteLine($"image list: corrupt image record {bad.File}: {bad.Problem} (remove it with `image rm {Path.GetFileName(bad.File)}` or `image gc`)");
+            }
+
             return ExitCodes.Success;
         });
         return command;
@@ -98,14 +121,23 @@ internal static class ImageCommand
             {
                 try
                 {
-                    var record = store.Find(name) ?? throw new ImageException($"image \"{UntrustedText.Printable(name)}\" not found");
-                    store.Remove(record);
-                    Console.Out.WriteLine($"successfully removed image \"{record.ManifestDigest}\"");
+                    if (store.Find(name) is { } record)
+                    {
+                        store.Remove(record);
+                        Console.Out.WriteLine($"successfully removed image \"{record.ManifestDigest}\"");
+                    }
+                    else
+                    {
+                        var corrupt = store.FindCorrupt(name) ?? throw new ImageException($"image \"{UntrustedText.Printable(name)}\" not found");
+                        store.RemoveCorrupt(corrupt);
+                        Console.Out.WriteLine($"successfully removed corrupt image record \"{corrupt.File}\"");
+                    }
+
                     removed++;
                 }
                 catch (KubeflyException e)
                 {
-                    Console.Error.WriteLine($"image rm: {e.Message}");
+                    Console.Error.WriteLine($"image rm: {ExitCodes.Describe(e)}");
                     failed++;
                 }
             }
@@ -133,6 +165,18 @@ internal static class ImageCommand
                     Console.Out.WriteLine($"removing image \"{record.ManifestDigest}\"");
                     store.Remove(record);
                 }
+            }
+
+            foreach (var corrupt in store.ListCorruptRecords())
+            {
+                if (corrupt.ManifestDigest is { } digest && store.PinnedBy(digest).Count > 0)
+                {
+                    Console.Error.WriteLine($"image gc: keeping corrupt image record {corrupt.File}: pods use it");
+                    continue;
+                }
+
+                Console.Out.WriteLine($"removing corrupt image record \"{corrupt.File}\" ({corrupt.Problem})");
+                store.RemoveCorrupt(corrupt);
             }
 
             store.DeleteUnreferencedContent();

@@ -9,13 +9,14 @@ namespace Kubefly.Cli.Commands;
 /// </summary>
 internal static class StatusCommand
 {
-    private const string Usage = "usage: status [--wait[=DURATION]] [--wait-ready[=DURATION]] [--format=json|json-pretty] --uuid-file=FILE | UUID";
+    // Without the "usage: " prefix: PodTargets.Select adds it (it was printed twice).
+    private const string Usage = "status [--wait[=DURATION]] [--wait-ready[=DURATION]] [--format=json|json-pretty] --uuid-file=FILE | UUID";
 
     public static int Run(GlobalOptions globals, IReadOnlyList<string> args)
     {
         if (args.Count > 0 && args[0] is "-h" or "--help" or "-?")
         {
-            Console.Out.WriteLine("Usage: kubefly " + Usage["usage: ".Length..]);
+            Console.Out.WriteLine("Usage: kubefly " + Usage);
             return ExitCodes.Success;
         }
 
@@ -62,7 +63,7 @@ internal static class StatusCommand
 
         if (arguments.Count > 1)
         {
-            throw new Oci.UsageException(Usage);
+            throw new Oci.UsageException("usage: " + Usage);
         }
 
         var (targets, unreadable) = PodTargets.Select("status", [.. arguments], uuidFile, Usage);

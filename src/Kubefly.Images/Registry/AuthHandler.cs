@@ -222,7 +222,7 @@ internal sealed class AuthHandler(RegistryClientOptions options) : DelegatingHan
         }
         catch (JsonException e)
         {
-            throw new RegistryAuthenticationException($"registry {registryUri.Authority}: token service {realm.GetLeftPart(UriPartial.Path)} answered invalid JSON: {e.Message}", e);
+            throw new RegistryAuthenticationException($"registry {registryUri.Authority}: token service {realm.GetLeftPart(UriPartial.Path)} answered invalid JSON: {JsonText.Describe(e)}", e);
         }
 
         var value = parsed?.Token is { Length: > 0 } t ? t : parsed?.AccessToken;

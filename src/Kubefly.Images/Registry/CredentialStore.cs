@@ -156,7 +156,7 @@ public sealed class CredentialStore
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ImageException($"cannot read registry credentials {file}: {e.Message}", e);
+            throw new ImageException($"cannot read registry credentials {file}: {RuntimeText.Describe(e)}", e);
         }
 
         AuthFile? parsed;
@@ -166,7 +166,7 @@ public sealed class CredentialStore
         }
         catch (JsonException e)
         {
-            throw new ImageException($"invalid registry credentials file {file}: {e.Message}", e);
+            throw new ImageException($"invalid registry credentials file {file}: {RuntimeText.Describe(e)}", e);
         }
 
         var result = new Dictionary<string, AuthEntry>(StringComparer.Ordinal);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using Kubefly.Oci;
 
 namespace Kubefly.Images.Registry;
 
@@ -92,7 +93,7 @@ internal sealed class RetryHandler(RegistryClientOptions options) : DelegatingHa
                                       e is HttpRequestException or IOException or OperationCanceledException && !HttpRequests.IsTlsFailure(e))
             {
                 delay = Backoff(attempt);
-                options.Log?.Invoke($"{request.Method} {request.RequestUri}: {e.Message}; retrying in {delay.TotalSeconds:0.0}s (attempt {attempt + 1} of {options.MaxAttempts})");
+                options.Log?.Invoke($"{request.Method} {request.RequestUri}: {RuntimeText.Describe(e)}; retrying in {delay.TotalSeconds:0.0}s (attempt {attempt + 1} of {options.MaxAttempts})");
             }
 
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);

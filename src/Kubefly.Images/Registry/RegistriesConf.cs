@@ -105,7 +105,7 @@ public sealed class RegistriesConf
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ImageException($"cannot read registries configuration {file}: {e.Message}", e);
+            throw new ImageException($"cannot read registries configuration {file}: {RuntimeText.Describe(e)}", e);
         }
 
         return Parse(text, file);

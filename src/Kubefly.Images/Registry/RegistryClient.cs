@@ -285,7 +285,7 @@ public sealed class RegistryClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new ImageException($"{endpoint.Description}: {request.Method} {request.RequestUri} failed: {e.Message}", e);
+            throw new ImageException($"{endpoint.Description}: {request.Method} {request.RequestUri} failed: {RuntimeText.Describe(e)}", e);
         }
     }
 
@@ -318,7 +318,7 @@ public sealed class RegistryClient : IDisposable
         // With an explicit port, http would knock on the same closed door.
         if (endpoint.Insecure && HttpRequests.IsConnectionRefused(httpsFailure) && endpoint.Host.LastIndexOf(':') > endpoint.Host.LastIndexOf(']'))
         {
-            throw new ImageException($"{endpoint.Description}: nothing listens on {endpoint.Host}: {httpsFailure.InnerException!.Message}", httpsFailure);
+            throw new ImageException($"{endpoint.Description}: nothing listens on {endpoint.Host}: {RuntimeText.Describe(httpsFailure.InnerException!)}", httpsFailure);
         }
 
         // A certificate refused means the registry speaks TLS: plain http would only downgrade (or fail),
@@ -335,12 +335,12 @@ public sealed class RegistryClient : IDisposable
         if (!endpoint.Insecure)
         {
             throw new ImageException(
-                $"{endpoint.Description}: cannot talk https to {endpoint.Host}: {httpsFailure.InnerException!.Message}{Detail(httpsFailure.InnerException)}. " +
+                $"{endpoint.Description}: cannot talk https to {endpoint.Host}: {RuntimeText.Describe(httpsFailure.InnerException!)}. " +
                 $"If it only speaks plain http, mark it insecure = true in registries.conf ({_options.RegistriesConf.Source}) or pass --insecure-options=http",
                 httpsFailure);
         }
 
-        _options.Log?.Invoke($"{endpoint.Description}: https failed ({httpsFailure.InnerException!.Message}); trying plain http because it is marked insecure");
+        _options.Log?.Invoke($"{endpoint.Description}: https failed ({RuntimeText.Describe(httpsFailure.InnerException!)}); trying plain http because it is marked insecure");
         var http = new Uri($"http://{endpoint.Host}/");
         await PingAtAsync(http, endpoint, cancellationToken).ConfigureAwait(false);
         return _baseUris[endpoint.Host] = http;
@@ -385,8 +385,6 @@ public sealed class RegistryClient : IDisposable
 
         return string.Join(", ", reasons);
     }
-
-    private static string Detail(Exception e) => e.InnerException is { } inner ? $" ({inner.Message})" : string.Empty;
 
     private async Task EnsureSuccessAsync(HttpResponseMessage response, string what, RegistryEndpoint endpoint, CancellationToken cancellationToken)
     {
@@ -437,7 +435,7 @@ public sealed class RegistryClient : IDisposable
         }
         catch (JsonException e)
         {
-            throw new ImageException($"{what}: not valid JSON: {e.Message}", e);
+            throw new ImageException($"{what}: not valid JSON: {JsonText.Describe(e)}", e);
         }
 
         if (probe is null)

@@ -78,7 +78,7 @@ public sealed class RegistrySource : IImageSource
                 failures.Add((endpoint, e));
                 if (failures.Count < order.Count)
                 {
-                    _client.Options.Log?.Invoke($"{Reference}: {what} from {endpoint.Description} failed ({e.Message}); trying {_endpoints[order[failures.Count]].Description}");
+                    _client.Options.Log?.Invoke($"{Reference}: {what} from {endpoint.Description} failed ({RuntimeText.Describe(e)}); trying {_endpoints[order[failures.Count]].Description}");
                 }
             }
         }
@@ -91,7 +91,7 @@ public sealed class RegistrySource : IImageSource
         var message = new StringBuilder($"{Reference}: no endpoint served the {what}:");
         foreach (var (endpoint, error) in failures)
         {
-            message.Append("\n  ").Append(endpoint.Description).Append(": ").Append(error.Message);
+            message.Append("\n  ").Append(endpoint.Description).Append(": ").Append(RuntimeText.Describe(error));
         }
 
         throw new ImageException(message.ToString(), failures[^1].Error);

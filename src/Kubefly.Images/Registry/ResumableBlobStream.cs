@@ -118,10 +118,10 @@ internal sealed class ResumableBlobStream : ReadOnlyStream
         {
             if (++_resumes > _options.MaxBlobResumes)
             {
-                throw new ImageException($"{_what}: download failed after {_options.MaxBlobResumes} resumes at byte {_position}: {failure.Message}", failure);
+                throw new ImageException($"{_what}: download failed after {_options.MaxBlobResumes} resumes at byte {_position}: {RuntimeText.Describe(failure)}", failure);
             }
 
-            _options.Log?.Invoke($"{_what}: connection lost at byte {_position} ({failure.Message}); resuming (attempt {_resumes} of {_options.MaxBlobResumes})");
+            _options.Log?.Invoke($"{_what}: connection lost at byte {_position} ({RuntimeText.Describe(failure)}); resuming (attempt {_resumes} of {_options.MaxBlobResumes})");
             await _body.DisposeAsync().ConfigureAwait(false);
             _response.Dispose();
             try

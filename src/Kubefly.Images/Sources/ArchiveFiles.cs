@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using Kubefly.Images.Unpacking;
 using Kubefly.Oci;
 
 namespace Kubefly.Images.Sources;
@@ -25,7 +26,8 @@ internal sealed class ArchiveFiles : IDisposable
         try
         {
             using var stream = new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            using var reader = new TarReader(stream);
+            using var guarded = new TarHeaderGuard(stream, UnpackLimits.Default.MaxHeaderBytes, reason => new ImageException($"{description}: {reason}"));
+            using var reader = new TarReader(guarded);
             var count = 0;
             while (reader.GetNextEntry() is { } entry)
             {
@@ -58,10 +60,11 @@ internal sealed class ArchiveFiles : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or OverflowException or ArgumentException or NotSupportedException)
         {
+            // TarReader's own messages are bare resource keys in the NativeAOT build: say it in our words.
             files.Dispose();
-            throw new ImageException($"{description}: not a valid tar archive: {e.Message}", e);
+            throw new ImageException($"{description}: not a valid tar archive ({(e is EndOfStreamException ? "it ends early" : "a malformed header")})", e);
         }
         catch
         {
@@ -96,13 +99,8 @@ internal sealed class ArchiveFiles : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
+        // A file name from the archive may be of any length or depth: remove by descriptor.
+        Kubefly.Linux.TreeRemover.Remove(Directory);
     }
 
     /// <summary>Lexically normalizes an in-archive name; ".." may not climb above the archive root.</summary>

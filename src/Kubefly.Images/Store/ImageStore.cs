@@ -11,6 +11,7 @@ namespace Kubefly.Images.Store;
 /// layers/sha256/DIFFID/   each layer unpacked once (an overlayfs lower dir), shared between images
 /// records/HEX.json        one per image (HEX = manifest digest), written last
 /// pins/HEX/POD            pods using an image; image rm/gc leave pinned images alone
+/// verified/BLOB-DIFFID    blob BLOB decompressed and hashed to DIFFID once (removed with the blob)
 /// locks/, tmp/            per-item locks and per-process scratch space
 /// store.lock              shared while fetching, exclusive while removing
 /// </code>
@@ -26,6 +27,9 @@ public sealed class ImageStore
 
     public string Root { get; }
 
+    /// <summary>Where cleanup failures go: they are reported and skipped, never the failure of the command that triggered them.</summary>
+    public Action<string> Warn { get; init; } = message => Console.Error.WriteLine($"warning: {message}");
+
     private string BlobsDirectory => Path.Combine(Root, "blobs", Digest.Sha256Algorithm);
 
     private string LayersDirectory => Path.Combine(Root, "layers", Digest.Sha256Algorithm);
@@ -35,6 +39,8 @@ public sealed class ImageStore
     private string PinsDirectory => Path.Combine(Root, "pins");
 
     private string LocksDirectory => Path.Combine(Root, "locks");
+
+    private string VerifiedDirectory => Path.Combine(Root, "verified");
 
     private string TempDirectory => Path.Combine(Root, "tmp");
 
@@ -46,7 +52,7 @@ public sealed class ImageStore
     public void EnsureCreated()
     {
         StateDirectory.Ensure(Path.GetDirectoryName(Root)!, StateDirectory.Mode0755);
-        foreach (var dir in new[] { Root, Path.GetDirectoryName(BlobsDirectory)!, BlobsDirectory, Path.GetDirectoryName(LayersDirectory)!, LayersDirectory, RecordsDirectory, PinsDirectory, LocksDirectory, TempDirectory })
+        foreach (var dir in new[] { Root, Path.GetDirectoryName(BlobsDirectory)!, BlobsDirectory, Path.GetDirectoryName(LayersDirectory)!, LayersDirectory, RecordsDirectory, PinsDirectory, LocksDirectory, TempDirectory, VerifiedDirectory })
         {
             StateDirectory.Ensure(dir, StateDirectory.Mode0700);
         }
@@ -76,6 +82,21 @@ public sealed class ImageStore
 
     public string LayerPath(Digest diffId) => Path.Combine(LayersDirectory, diffId.Hex);
 
+    /// <summary>Whether blob <paramref name="blob"/> was decompressed and hashed to <paramref name="diffId"/> by an earlier pull.</summary>
+    public bool IsVerifiedDiffId(Digest blob, Digest diffId) => File.Exists(VerifiedPath(blob, diffId));
+
+    /// <summary>
+    /// Records that <paramref name="blob"/> decompresses to <paramref name="diffId"/>: a fact about content,
+    /// so the empty marker needs no fsync (a lost one costs one more decompression). Removed with the blob.
+    /// </summary>
+    public void RecordVerifiedDiffId(Digest blob, Digest diffId)
+    {
+        Directory.CreateDirectory(VerifiedDirectory);
+        File.WriteAllBytes(VerifiedPath(blob, diffId), []);
+    }
+
+    private string VerifiedPath(Digest blob, Digest diffId) => Path.Combine(VerifiedDirectory, blob.Hex + "-" + diffId.Hex);
+
     public bool HasLayer(Digest diffId) => Directory.Exists(LayerPath(diffId));
 
     /// <summary>
@@ -97,7 +118,7 @@ public sealed class ImageStore
     public TempArea CreateTempArea()
     {
         EnsureCreated();
-        return TempArea.Create(TempDirectory);
+        return TempArea.Create(TempDirectory, Warn);
     }
 
     /// <summary>Stores bytes already in memory (manifests, configs), verifying them against their digest.</summary>
@@ -165,27 +186,76 @@ public sealed class ImageStore
         Interop.FsyncDirectory(RecordsDirectory);
     }
 
-    public IReadOnlyList<ImageRecord> ListRecords()
+    /// <summary>Every readable record, oldest first; corrupt ones are skipped (<see cref="ListCorruptRecords"/> names them).</summary>
+    public IReadOnlyList<ImageRecord> ListRecords() => Scan().Records;
+
+    /// <summary>Record files that cannot be read as a record: reported by image list, removed by image rm and gc.</summary>
+    public IReadOnlyList<CorruptImageRecord> ListCorruptRecords() => Scan().Corrupt;
+
+    /// <summary>The record of an image, or null when there is none or it is corrupt (a fetch then writes it again).</summary>
+    public ImageRecord? FindRecord(Digest manifestDigest) => ReadRecord(RecordPath(manifestDigest), out _);
+
+    /// <summary>
+    /// The corrupt record a user named: by its file (path or name), or by the image ID its file name
+    /// carries (full, or a unique prefix as for <see cref="Find"/>).
+    /// </summary>
+    public CorruptImageRecord? FindCorrupt(string nameOrId)
     {
-        CheckTrusted();
-        if (!Directory.Exists(RecordsDirectory))
+        var corrupt = ListCorruptRecords();
+        var byFile = corrupt.FirstOrDefault(c => c.File == nameOrId || Path.GetFileName(c.File) == nameOrId);
+        if (byFile is not null)
         {
-            return [];
+            return byFile;
         }
 
+        if (IdPrefix(nameOrId) is not { } prefix)
+        {
+            return null;
+        }
+
+        var matches = corrupt.Where(c => Path.GetFileNameWithoutExtension(c.File).StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        return matches.Count == 1 ? matches[0] : null;
+    }
+
+    /// <summary>Deletes a corrupt record, then whatever content no readable record needs. Refuses while pods use the image.</summary>
+    public void RemoveCorrupt(CorruptImageRecord corrupt)
+    {
+        ArgumentNullException.ThrowIfNull(corrupt);
+        if (corrupt.ManifestDigest is { } digest && PinnedBy(digest) is { Count: > 0 } pods)
+        {
+            throw new ImageException($"corrupt image record {corrupt.File} is used by pod(s) {string.Join(", ", pods)}; remove the pods first");
+        }
+
+        File.Delete(corrupt.File);
+        Interop.FsyncDirectory(RecordsDirectory);
+        DeleteUnreferencedContent();
+    }
+
+    private (List<ImageRecord> Records, List<CorruptImageRecord> Corrupt) Scan()
+    {
+        CheckTrusted();
         var records = new List<ImageRecord>();
+        var corrupt = new List<CorruptImageRecord>();
+        if (!Directory.Exists(RecordsDirectory))
+        {
+            return (records, corrupt);
+        }
+
         foreach (var file in Directory.EnumerateFiles(RecordsDirectory, "*.json"))
         {
-            if (ReadRecord(file) is { } record)
+            if (ReadRecord(file, out var problem) is { } record)
             {
                 records.Add(record);
             }
+            else if (problem is not null)
+            {
+                var stem = Path.GetFileNameWithoutExtension(file);
+                corrupt.Add(new CorruptImageRecord(file, Digest.TryParse(Digest.Sha256Algorithm + ":" + stem, out var digest) ? digest : null, problem));
+            }
         }
 
-        return records.OrderBy(r => r.ImportTime).ToList();
+        return (records.OrderBy(r => r.ImportTime).ToList(), corrupt);
     }
-
-    public ImageRecord? FindRecord(Digest manifestDigest) => ReadRecord(RecordPath(manifestDigest));
 
     /// <summary>
     /// Finds an image by what a user typed: a digest or unique digest prefix ("sha256:ab12", "sha256-ab12",
@@ -361,7 +431,15 @@ public sealed class ImageStore
     /// <summary>Removes blobs and layers that no record names, and scratch space no live process holds.</summary>
     public void DeleteUnreferencedContent()
     {
-        var records = ListRecords();
+        var (records, corrupt) = Scan();
+        if (corrupt.FirstOrDefault(c => c.ManifestDigest is { } digest && PinnedBy(digest).Count > 0) is { } used)
+        {
+            // Its layers cannot be told from garbage, and a running pod may have them mounted.
+            Warn($"keeping unreferenced blobs and layers: corrupt image record {used.File} is used by pods");
+            CleanStaleTemporaries();
+            return;
+        }
+
         var blobs = new HashSet<string>(StringComparer.Ordinal);
         var layers = new HashSet<string>(StringComparer.Ordinal);
         foreach (var record in records)
@@ -388,6 +466,19 @@ public sealed class ImageStore
             }
         }
 
+        if (Directory.Exists(VerifiedDirectory))
+        {
+            foreach (var marker in Directory.EnumerateFiles(VerifiedDirectory))
+            {
+                var name = Path.GetFileName(marker);
+                var dash = name.IndexOf('-', StringComparison.Ordinal);
+                if (dash < 0 || !blobs.Contains(name[..dash]))
+                {
+                    File.Delete(marker);
+                }
+            }
+        }
+
         foreach (var layer in Directory.EnumerateDirectories(LayersDirectory))
         {
             if (!layers.Contains(Path.GetFileName(layer)))
@@ -395,7 +486,7 @@ public sealed class ImageStore
                 // Rename first so a half-deleted tree never stands under a layer's name.
                 var doomed = Path.Combine(TempDirectory, "deleting-" + Path.GetFileName(layer) + "-" + Guid.NewGuid().ToString("N"));
                 Directory.Move(layer, doomed);
-                Directory.Delete(doomed, recursive: true);
+                TryRemoveTree(doomed, "unpacked layer " + Path.GetFileName(layer));
             }
         }
 
@@ -415,19 +506,37 @@ public sealed class ImageStore
             var name = Path.GetFileName(entry);
             if (name.EndsWith(".lock", StringComparison.Ordinal))
             {
-                TempArea.DeleteIfAbandoned(entry);
+                TempArea.DeleteIfAbandoned(entry, Warn);
             }
             else if (name.StartsWith("deleting-", StringComparison.Ordinal))
             {
-                Directory.Delete(entry, recursive: true);
+                TryRemoveTree(entry, "a layer being removed");
             }
+        }
+    }
+
+    /// <summary>
+    /// Removes a tree by descriptor (<see cref="TreeRemover"/>: any depth, never through a symlink or a mount).
+    /// A failure is reported and left for the next cleanup: it must not fail the command that got here.
+    /// </summary>
+    private void TryRemoveTree(string path, string what)
+    {
+        try
+        {
+            TreeRemover.Remove(path);
+        }
+        catch (IOException e)
+        {
+            Warn($"could not remove {what} at {path}: {e.Message} (left for the next image gc)");
         }
     }
 
     private string RecordPath(Digest manifestDigest) => Path.Combine(RecordsDirectory, manifestDigest.Hex + ".json");
 
-    private static ImageRecord? ReadRecord(string path)
+    /// <summary>The record in <paramref name="path"/>; null when the file is gone, or when it is corrupt (<paramref name="problem"/> says how).</summary>
+    private static ImageRecord? ReadRecord(string path, out string? problem)
     {
+        problem = null;
         try
         {
             using var file = File.OpenHandle(path);
@@ -441,9 +550,15 @@ public sealed class ImageStore
         {
             return null;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or KubeflyException or FormatException or OverflowException or ArgumentException or InvalidOperationException)
         {
-            throw new ImageException($"image record {path} is corrupt: {e.Message}", e);
+            problem = JsonText.Describe(e);
+            return null;
+        }
+        catch (IOException e)
+        {
+            problem = RuntimeText.Describe(e);
+            return null;
         }
     }
 
@@ -453,3 +568,6 @@ public sealed class ImageStore
         return hex.Length is >= 4 and <= 64 && hex.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')) ? hex : null;
     }
 }
+
+/// <summary>A record file that does not read as a record (<see cref="ManifestDigest"/> is what its name says, when it says one).</summary>
+public sealed record CorruptImageRecord(string File, Digest? ManifestDigest, string Problem);

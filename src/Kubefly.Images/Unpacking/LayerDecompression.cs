@@ -60,7 +60,7 @@ public static class LayerDecompression
         }
         catch (IOException e)
         {
-            throw new LayerException(layer, null, $"reading the layer failed: {e.Message}", e);
+            throw new LayerException(layer, null, $"reading the layer failed: {RuntimeText.Describe(e)}", e);
         }
     }
 
@@ -110,7 +110,7 @@ public static class LayerDecompression
             }
             catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ZstdSharp.ZstdException or IOException or InvalidOperationException)
             {
-                throw new LayerException(layer, null, $"corrupt or truncated {Describe()} data: {e.Message}", e);
+                throw new LayerException(layer, null, $"corrupt or truncated {Describe()} data: {RuntimeText.Describe(e)}", e);
             }
 
             _produced += read;

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using Kubefly.Linux;
+using Kubefly.Oci;
 using Microsoft.Win32.SafeHandles;
 
 namespace Kubefly.Images.Unpacking;
@@ -277,7 +278,7 @@ internal sealed partial class LayerExtraction
         }
         catch (Exception e) when (IsTarFormatError(e))
         {
-            throw Fail($"truncated file content: {e.Message}", e);
+            throw Fail($"truncated file content: {RuntimeText.Describe(e)}", e);
         }
     }
 

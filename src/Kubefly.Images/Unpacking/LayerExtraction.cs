@@ -67,7 +67,8 @@ internal sealed partial class LayerExtraction : IDisposable
 
     public UnpackStatistics Run(Stream uncompressedTar)
     {
-        var input = new LimitedTarStream(uncompressedTar, this);
+        var guarded = new TarHeaderGuard(uncompressedTar, _limits.MaxHeaderBytes, reason => Fail(reason, null));
+        var input = new LimitedTarStream(guarded, this);
         using (var reader = new TarReader(input, leaveOpen: true))
         {
             while (true)
@@ -143,7 +144,7 @@ internal sealed partial class LayerExtraction : IDisposable
         }
         catch (Exception e) when (IsTarFormatError(e))
         {
-            throw Fail($"malformed or truncated tar: {e.Message}", e);
+            throw Fail($"malformed or truncated tar: {RuntimeText.Describe(e)}", e);
         }
     }
 
@@ -166,6 +167,7 @@ internal sealed partial class LayerExtraction : IDisposable
             return;
         }
 
+        RefuseNamesThatAreNotUtf8(entry);
         if (!EntryPath.TryNormalize(entry.Name, _limits.MaxPathLength, out var path, out var problem))
         {
             throw Fail(problem!, null);
@@ -218,6 +220,37 @@ internal sealed partial class LayerExtraction : IDisposable
                 break;
             default:
                 throw Fail($"unsupported entry type {entry.EntryType} ('{(char)entry.EntryType}')", null);
+        }
+    }
+
+    /// <summary>
+    /// Names are bytes, and TarReader hands them over decoded as UTF-8, invalid bytes replaced by U+FFFD:
+    /// "bad\xff\xfename" and "bad\xfd\xfcname" would both become "bad\ufffd\ufffdname", one file silently
+    /// lost. A name or link name that is not UTF-8 refuses the layer, naming the entry by its exact bytes.
+    /// </summary>
+    private void RefuseNamesThatAreNotUtf8(TarEntry entry)
+    {
+        if (!entry.Name.Contains('\uFFFD', StringComparison.Ordinal) && !entry.LinkName.Contains('\uFFFD', StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var (name, link) = RawEntryNames.Parse(_headers.Recorded, _headers.StartOffset);
+        if (name is null || link is null)
+        {
+            // Headers too large to have been kept: the replacement character cannot be told from a real one.
+            throw Fail("the name or link name holds U+FFFD, the mark of bytes that are not UTF-8; kubefly refuses names it cannot keep byte-exact", null);
+        }
+
+        if (!RawEntryNames.IsValidUtf8(name))
+        {
+            _entryName = RawEntryNames.Escape(name);
+            throw Fail("the name is not valid UTF-8; kubefly refuses names it cannot keep byte-exact (two such names could become one file)", null);
+        }
+
+        if (!RawEntryNames.IsValidUtf8(link))
+        {
+            throw Fail($"the link name \"{RawEntryNames.Escape(link)}\" is not valid UTF-8; kubefly refuses names it cannot keep byte-exact", null);
         }
     }
 

@@ -32,6 +32,7 @@ public sealed record UnpackLimits
         MaxTotalBytes = 4L << 20,
         MaxPathLength = 1024,
         MaxXattrSize = 1024,
+        MaxHeaderBytes = 64 * 1024,
     };
 
     public int MaxEntries { get; init; } = 1_000_000;
@@ -47,6 +48,12 @@ public sealed record UnpackLimits
 
     /// <summary>Largest value of one extended attribute (the kernel's XATTR_SIZE_MAX is 64 KiB).</summary>
     public int MaxXattrSize { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// Largest PAX header (x, g) or GNU long name (L, K), refused before anything buffers it: TarReader
+    /// would read any declared size into memory (see <see cref="TarHeaderGuard"/>).
+    /// </summary>
+    public int MaxHeaderBytes { get; init; } = 1 << 20;
 }
 
 /// <summary>What one layer turned into.</summary>

@@ -21,17 +21,24 @@ public sealed class OciLayoutBuilder
     }
 
     /// <summary>Adds one image; returns its manifest descriptor (not yet in index.json unless tagged).</summary>
-    public Descriptor AddImage(IReadOnlyList<byte[]> layerTars, LayerCompression compression, Platform platform, ContainerConfig? config = null, string? tag = null)
+    /// <param name="diffIds">What the config claims the layers' diff_ids are (by default their true digests).</param>
+    public Descriptor AddImage(IReadOnlyList<byte[]> layerTars, LayerCompression compression, Platform platform, ContainerConfig? config = null, string? tag = null, IReadOnlyList<Digest>? diffIds = null)
     {
         var layers = new List<Descriptor>();
-        var diffIds = new List<Digest>();
+        var trueDiffIds = new List<Digest>();
         foreach (var tar in layerTars)
         {
-            diffIds.Add(Digest.Compute(tar));
+            trueDiffIds.Add(Digest.Compute(tar));
             var (bytes, mediaType) = Compress(tar, compression);
             layers.Add(WriteBlob(bytes, mediaType));
         }
 
+        return AddImageWithLayerBlobs(layers, diffIds ?? trueDiffIds, platform, config, tag);
+    }
+
+    /// <summary>Adds an image whose layer blobs are already written (<see cref="WriteBlob"/>, or streamed by a test).</summary>
+    public Descriptor AddImageWithLayerBlobs(IReadOnlyList<Descriptor> layers, IReadOnlyList<Digest> diffIds, Platform platform, ContainerConfig? config = null, string? tag = null)
+    {
         var imageConfig = new ImageConfiguration
         {
             Architecture = platform.Architecture,
@@ -63,6 +70,9 @@ public sealed class OciLayoutBuilder
         return descriptor;
     }
 
+    /// <summary>Where a blob with this digest lives in the layout.</summary>
+    public string BlobPath(Digest digest) => Path.Combine(_directory, "blobs", "sha256", digest.Hex);
+
     public Descriptor WriteBlob(byte[] content, string mediaType)
     {
         var digest = Digest.Compute(content);
@@ -93,7 +103,8 @@ public sealed class OciLayoutBuilder
         }
     }
 
-    private void Tag(Descriptor descriptor, string tag)
+    /// <summary>Names any descriptor in index.json (a hand-written manifest or index, for malformed-input tests).</summary>
+    public void Tag(Descriptor descriptor, string tag)
     {
         _indexEntries.RemoveAll(d => d.Annotations?["org.opencontainers.image.ref.name"] == tag);
         _indexEntries.Add(descriptor with { Annotations = new Dictionary<string, string> { ["org.opencontainers.image.ref.name"] = tag } });

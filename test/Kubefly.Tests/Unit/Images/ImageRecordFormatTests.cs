@@ -80,9 +80,13 @@ public sealed class ImageRecordFormatTests : IDisposable
         var digest = Digest.Compute("damaged"u8);
         File.WriteAllText(Path.Combine(store.Root, "records", digest.Hex + ".json"), content);
 
-        var error = Assert.Throws<ImageException>(() => store.FindRecord(digest));
+        // Reported, never thrown: one bad record must not stop the lookup of any other image.
+        Assert.Null(store.FindRecord(digest));
+        Assert.Empty(store.ListRecords());
+        var corrupt = Assert.Single(store.ListCorruptRecords());
 
-        Assert.Contains($"image record {Path.Combine(store.Root, "records", digest.Hex + ".json")} is corrupt", error.Message, StringComparison.Ordinal);
-        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.Equal(Path.Combine(store.Root, "records", digest.Hex + ".json"), corrupt.File);
+        Assert.Equal(digest, corrupt.ManifestDigest);
+        Assert.Contains(reason, corrupt.Problem, StringComparison.Ordinal);
     }
 }

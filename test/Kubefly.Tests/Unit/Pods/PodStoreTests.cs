@@ -12,7 +12,7 @@ public sealed class PodStoreTests : IDisposable
 
     public PodStoreTests() => store = new PodStore(dir);
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    public void Dispose() => Kubefly.Linux.TreeRemover.Remove(dir);
 
     [Fact]
     public void A_new_pod_is_preparing_in_prepare_and_locked()
@@ -138,6 +138,27 @@ public sealed class PodStoreTests : IDisposable
 
         Assert.False(Directory.Exists(pod.Path));
         Assert.True(Directory.Exists("/etc"));
+    }
+
+    [Fact]
+    public void Delete_removes_an_upper_dir_deeper_than_any_path_with_names_that_are_not_utf8()
+    {
+        var uuid = CreateAndRelease(toRun: true);
+        using var pod = store.Open(uuid)!;
+        var upper = Path.Combine(pod.Path, PodPaths.UpperDirectory);
+        Directory.CreateDirectory(upper);
+        using (var bottom = Kubefly.Tests.Unit.Linux.TreeRemoverTests.MakeChain(upper, "a", 4096))
+        {
+            Assert.Equal(0, Kubefly.Linux.Interop.TryOpenatRaw(bottom, [(byte)'x', 0xff, 0], Kubefly.Linux.Interop.O_WRONLY | Kubefly.Linux.Interop.O_CREAT, out var file));
+            file.Dispose();
+        }
+
+        pod.ToExitedGarbage();
+        Assert.True(pod.TryLockExclusive());
+
+        pod.Delete();
+
+        Assert.False(Directory.Exists(pod.Path));
     }
 
     [Fact]

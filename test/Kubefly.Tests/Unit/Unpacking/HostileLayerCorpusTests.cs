@@ -266,6 +266,37 @@ public class HostileLayerCorpusTests
             s => new TarBuilder().Raw(TarBuilder.RawPaxHeader([new("path", "x")], declaredSize: 1L << 33)).Build(), null);
         yield return Fails("GnuSparseEntryIsRefusedNotMisread", Both,
             s => new TarBuilder().Raw([.. TarBuilder.RawPaxHeader([new("GNU.sparse.major", "1"), new("GNU.sparse.minor", "0"), new("GNU.sparse.name", "sparse"), new("GNU.sparse.realsize", "1048576")]), .. TarBuilder.RawEntry("GNUSparseFile.0/sparse", '0', data: "1\n0\n5\nhello"u8.ToArray())]).Build(), "sparse");
+        yield return Fails("PaxCommentOverTheHeaderLimit", Both,
+            s => new TarBuilder().Raw([.. TarBuilder.RawPaxHeader([new("comment", new string('c', 70_000))]), .. TarBuilder.RawEntry("f", '0', data: "x"u8.ToArray())]).Build(),
+            "PAX extended header at offset 0 declares", limits: UnpackLimits.Small);
+        yield return Fails("GnuLongNameOverTheHeaderLimit", Both, s => LongNameLayer(new string('n', 70_000)), "GNU long name at offset 0 declares", limits: UnpackLimits.Small);
+        yield return Fails("GnuLongLinkNameOverTheHeaderLimit", Both,
+            s => new TarBuilder().Raw(TarBuilder.RawEntry("././@LongLink", 'K', data: new byte[70_000])).Raw(TarBuilder.RawEntry("l", '2', linkName: "x")).Build(),
+            "GNU long link name at offset 0 declares", limits: UnpackLimits.Small);
+        yield return Fails("PaxGlobalHeaderOverTheHeaderLimit", Both,
+            s => new TarBuilder().File("first", "1").Raw(TarBuilder.RawEntry("pax_global_header", 'g', data: new byte[70_000])).Build(),
+            "PAX global header at offset", limits: UnpackLimits.Small);
+        yield return Fails("OversizeHeaderBehindAPaxSizeOverride", Both,
+            s => new TarBuilder()
+                .Raw([.. TarBuilder.RawPaxHeader([new("size", "1536")]), .. TarBuilder.RawEntry("hidden", '0', data: Enumerable.Repeat((byte)'A', 1536).ToArray(), declaredSize: 0)])
+                .Raw(TarBuilder.RawEntry("././@LongLink", 'L', data: new byte[70_000]))
+                .Build(),
+            "GNU long name at offset 3072 declares", limits: UnpackLimits.Small);
+        yield return Fails("NonUtf8NamesThatWouldMerge", Both,
+            s => new TarBuilder().Raw(WithNameBytes(TarBuilder.RawEntry("badXXname", '0', data: "1"u8.ToArray()), 0xff, 0xfe)).Raw(WithNameBytes(TarBuilder.RawEntry("badXXname", '0', data: "2"u8.ToArray()), 0xfd, 0xfc)).Build(),
+            "bad\\xff\\xfename");
+        yield return Fails("NonUtf8PaxPath", Both,
+            s => new TarBuilder().Raw([.. TarBuilder.RawPaxHeaderBytes([("path", [(byte)'p', 0xc3, 0x28, (byte)'x'])]), .. TarBuilder.RawEntry("placeholder", '0', data: "x"u8.ToArray())]).Build(),
+            "p\\xc3(x");
+        yield return Fails("NonUtf8GnuLongName", Both,
+            s => new TarBuilder().Raw(TarBuilder.RawEntry("././@LongLink", 'L', data: [.. Encoding.ASCII.GetBytes(new string('l', 150)), 0x80, 0])).Raw(TarBuilder.RawEntry("placeholder", '0', data: "x"u8.ToArray())).Build(),
+            "\\x80");
+        yield return Fails("NonUtf8SymlinkTarget", Both,
+            s => new TarBuilder().Raw([.. TarBuilder.RawPaxHeaderBytes([("linkpath", [(byte)'t', 0xfe])]), .. TarBuilder.RawEntry("link", '2', linkName: "placeholder")]).Build(),
+            "t\\xfe");
+        yield return Confined("RealReplacementCharacterAndOtherUtf8NamesAreKeptByteExact", Both,
+            s => new TarBuilder().File("caf\u00e9-\uFFFD-\u65e5\u672c", "utf8").Build(),
+            (s, _) => Assert.Equal("utf8", File.ReadAllText(s.InRoot("caf\u00e9-\uFFFD-\u65e5\u672c"))));
         yield return Fails("GarbageHeaderChecksumField", Both, s => CorruptChecksum(), "malformed");
         yield return Fails("TruncatedTar", Both, s => new TarBuilder().File("f", new byte[100_000]).Build()[..50_000], "truncated");
 
@@ -305,6 +336,17 @@ public class HostileLayerCorpusTests
     {
         var status = Interop.Lstat(path);
         Assert.Equal((type, Convert.ToString(permissions, 8), uid, gid), (status.FileType, Convert.ToString(status.Permissions, 8), status.Uid, status.Gid));
+    }
+
+    /// <summary>A raw entry whose name's bytes 3 and 4 ("XX") are replaced (bytes that are not UTF-8).</summary>
+    private static byte[] WithNameBytes(byte[] entry, byte first, byte second)
+    {
+        entry[3] = first;
+        entry[4] = second;
+        var header = entry[..512];
+        TarBuilder.SetChecksum(header);
+        header.CopyTo(entry, 0);
+        return entry;
     }
 
     private static byte[] LongNameLayer(string name)
