@@ -101,7 +101,9 @@ public static partial class RuntimeText
         return comma < 0 ? null : message[(comma + 2)..];
     }
 
-    // "IO_PathNotFound_Path", "net_http_client_execution_error", "Arg_EmptyString, x": one token with an underscore.
-    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+(,|$)")]
+    // "IO_PathNotFound_Path", "net_http_client_execution_error", "Arg_EmptyString, x": one token with an
+    // underscore; System.Formats.Tar's keys have none ("ExtHeaderInvalidRecords", "TarInvalidChecksum"):
+    // one PascalCase token of three words or more.
+    [GeneratedRegex(@"^([A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*){2,})(,|$)")]
     private static partial Regex KeyPattern();
 }

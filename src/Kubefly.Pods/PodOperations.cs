@@ -12,6 +12,9 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
 {
     private ImageStore? images;
 
+    /// <summary>File times come from the kernel's coarse clock, up to a tick (4 ms at HZ=250) behind the fine one.</summary>
+    private static readonly TimeSpan FileTimeGranularity = TimeSpan.FromMilliseconds(10);
+
     private const int SignalTerminate = 15;
     private const int SignalKill = 9;
 
@@ -118,6 +121,10 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
     /// </summary>
     public int Collect(TimeSpan gracePeriod, TimeSpan expirePrepared, bool markOnly, DateTimeOffset now)
     {
+        // Garbage is aged against the time of that check, as rkt did (time.Since): a pod marked earlier in
+        // this same run is older than a zero grace period. The clock behind file times is coarser than
+        // the one behind `now`, so comparing with the run's start time left it for the next gc.
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
         foreach (var pod in store.Walk())
         {
             using (pod)
@@ -163,7 +170,8 @@ public sealed class PodOperations(PodStore store, TextWriter output, TextWriter 
                 {
                     case PodState.ExitedGarbage:
                         var orphaned = IsOrphaned(pod);
-                        if (orphaned || (pod.GarbageMarkedAt ?? now) + gracePeriod < now)
+                        var current = now + elapsed.Elapsed + FileTimeGranularity;
+                        if (orphaned || (pod.GarbageMarkedAt ?? now) + gracePeriod < current)
                         {
                             if (orphaned)
                             {

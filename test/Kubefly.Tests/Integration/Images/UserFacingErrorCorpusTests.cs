@@ -70,8 +70,10 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
 
         Assert.True(bad.Result.ExitCode is 254 or 2, bad.Result.ToString());
         Assert.Contains(bad.Mentions, output, StringComparison.Ordinal);
-        Assert.False(ResourceKey().IsMatch(output), $"a .NET resource key reached the user: {ResourceKey().Match(output).Value}\n{bad.Result}");
-        Assert.False(ExceptionName().IsMatch(output), $"an exception type name reached the user: {ExceptionName().Match(output).Value}\n{bad.Result}");
+        Assert.False(UserFacingText.NotKubeflysWords().IsMatch(output), $"a .NET resource key or exception name reached the user: {UserFacingText.NotKubeflysWords().Match(output).Value}\n{bad.Result}");
+        Assert.True(_peakKilobytes < MemoryBoundKilobytes, $"peak RSS {_peakKilobytes} KiB");
+        var next = KubeflyProcess.Run(["--dir", _state.Path, "fetch", "--quiet", TestImages.Reference(TestImages.Busybox)]);
+        Assert.True(next.ExitCode == 0, $"the next ordinary fetch failed: {next}");
         Assert.False(DoubledWord().IsMatch(output), $"a doubled word: {DoubledWord().Match(output).Value}\n{bad.Result}");
     }
 
@@ -236,14 +238,18 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
         return output.ToArray();
     }
 
-    private ProcessResult Kubefly(params string[] arguments) => KubeflyProcess.Run(["--dir", _state.Path, .. arguments]);
+    private const long MemoryBoundKilobytes = 100 * 1024;
 
-    // Resource keys ("IO_PathNotFound_Path", "Arg_EmptyString", "net_http_invalid_response"); not "diff_id".
-    [GeneratedRegex(@"\b[A-Z][A-Za-z0-9]+_[A-Z][A-Za-z0-9_]+\b|\bnet_[a-z_]+\b|\b[A-Z][a-z]+[A-Z][A-Za-z]+(NotFound|Invalid|Expected|Failed)\w*\b")]
-    private static partial Regex ResourceKey();
+    private long _peakKilobytes;
 
-    [GeneratedRegex(@"\w+Exception\b")]
-    private static partial Regex ExceptionName();
+    /// <summary>Runs the binary under /usr/bin/time, keeping the highest peak RSS of the case's runs.</summary>
+    private ProcessResult Kubefly(params string[] arguments)
+    {
+        var rss = _work.Combine($"rss-{Guid.NewGuid():N}");
+        var result = ProgramRunner.Run("/usr/bin/time", ["-f", "%M", "-o", rss, KubeflyProcess.BinaryPath, "--dir", _state.Path, .. arguments], timeout: TimeSpan.FromMinutes(2));
+        _peakKilobytes = Math.Max(_peakKilobytes, UserFacingText.PeakKilobytes(rss));
+        return result;
+    }
 
     [GeneratedRegex(@"\b([A-Za-z]{2,}):? \1\b")]
     private static partial Regex DoubledWord();

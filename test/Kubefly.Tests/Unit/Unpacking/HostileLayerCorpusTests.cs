@@ -33,6 +33,13 @@ public class HostileLayerCorpusTests
         return data;
     }
 
+    /// <summary>
+    /// The cases a fetch into a store can reproduce (no prepared root, the default limits' outcome left
+    /// open), for the binary-level run of the corpus (Integration/Images/HostileLayersThroughTheBinaryTests).
+    /// </summary>
+    internal static IReadOnlyDictionary<string, (Func<UnpackSandbox, byte[]> Layer, LayerCompression? Compression)> ForTheBinary() =>
+        Cases.Values.Where(c => c.Prepare is null && c.Modes.Contains(UnpackMode.OverlayLayer)).ToDictionary(c => c.Name, c => (c.Layer, c.Compression));
+
     [Fact]
     public void CorpusHasAtLeastFortyNamedCases() => Assert.True(Cases.Count >= 40, $"only {Cases.Count} cases");
 
