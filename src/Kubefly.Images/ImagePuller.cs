@@ -81,6 +81,11 @@ public sealed class ImagePuller
 
         var configBytes = await ReadSmallBlobAsync(source, resolved.Manifest.Config, "image config", cancellationToken).ConfigureAwait(false);
         var config = ManifestResolver.ParseConfig(configBytes, reference.ToString());
+        if (config.RootFs.Type != "layers")
+        {
+            throw new ImageException($"{reference}: the image config's rootfs type is \"{UntrustedText.Printable(config.RootFs.Type)}\", not \"layers\"");
+        }
+
         var diffIds = config.RootFs.DiffIds;
         if (diffIds.Count != resolved.Manifest.Layers.Count)
         {

@@ -116,7 +116,10 @@ public static class ManifestResolver
                 throw new ImageException($"{reference}: manifest {raw.Digest}: layer {layer.Digest} declares {layer.Size} bytes, over the limit of {MaxBlobSize} bytes");
             }
 
-            MediaTypes.LayerCompressionOf(layer.MediaType);
+            if (!MediaTypes.IsLayer(layer.MediaType))
+            {
+                throw new ImageException($"{reference}: manifest {raw.Digest}: layer {layer.Digest} has the unsupported media type \"{UntrustedText.Printable(layer.MediaType ?? string.Empty)}\"");
+            }
         }
 
         return manifest;

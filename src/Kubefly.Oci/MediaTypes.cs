@@ -27,12 +27,18 @@ public static class MediaTypes
 
     public static bool IsSchema1(string? mediaType) => mediaType is DockerManifestSchema1 or DockerManifestSchema1Signed;
 
-    public static LayerCompression LayerCompressionOf(string mediaType) => mediaType switch
+    public static LayerCompression LayerCompressionOf(string mediaType) =>
+        TryLayerCompressionOf(mediaType) ?? throw new ImageException($"unsupported layer media type \"{UntrustedText.Printable(mediaType)}\"");
+
+    /// <summary>Whether kubefly can unpack a layer of this media type (manifests are checked before any download).</summary>
+    public static bool IsLayer(string? mediaType) => mediaType is not null && TryLayerCompressionOf(mediaType) is not null;
+
+    private static LayerCompression? TryLayerCompressionOf(string mediaType) => mediaType switch
     {
         OciLayer or "application/vnd.oci.image.layer.nondistributable.v1.tar" => LayerCompression.None,
         OciLayerGzip or DockerLayerGzip or DockerForeignLayerGzip or OciLayerNondistributableGzip => LayerCompression.Gzip,
         OciLayerZstd or "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => LayerCompression.Zstd,
-        _ => throw new ImageException($"unsupported layer media type \"{UntrustedText.Printable(mediaType)}\""),
+        _ => null,
     };
 }
 

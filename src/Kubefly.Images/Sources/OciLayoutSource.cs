@@ -32,6 +32,11 @@ public sealed class OciLayoutSource : IImageSource
         }
 
         var index = ManifestResolver.Parse(File.ReadAllBytes(Path.Combine(_directory, "index.json")), OciJsonContext.Default.ImageIndex, Reference, "index.json");
+        if (index.Manifests is null || index.Manifests.Any(m => m is null))
+        {
+            throw new ImageException($"{Reference.Original}: {_directory}/index.json has no list of manifests, or a null entry in it");
+        }
+
         var candidates = index.Manifests.Where(m => Reference.Tag is null || (m.Annotations?.TryGetValue(RefNameAnnotation, out var name) == true && name == Reference.Tag)).ToList();
         if (candidates.Count == 0)
         {
@@ -80,6 +85,13 @@ public sealed class OciLayoutSource : IImageSource
         if (errno != 0)
         {
             throw new ImageException($"{Reference.Original}: blob {digest} unreadable in {_directory}: {Errno.Describe(errno)}");
+        }
+
+        var status = Interop.Fstat(handle, path);
+        if (status.FileType != Interop.S_IFREG)
+        {
+            handle.Dispose();
+            throw new ImageException($"{Reference.Original}: blob {digest} in {_directory} is a {Interop.DescribeFileType(status)}, not a regular file");
         }
 
         return new FileStream(handle, FileAccess.Read, 1 << 16);

@@ -57,6 +57,36 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
         ["RemoveAnUnknownImage"] = t => new BadInput(t.Kubefly("image", "rm", "sha256:" + new string('c', 64)), "not found"),
         ["RegistryAnsweringGarbage"] = t => t.FetchFromGarbageServer(),
         ["StatusWithoutArguments"] = t => new BadInput(t.Kubefly("status"), "usage: status"),
+
+        // Image documents (manifests, indexes, configs) and layouts, each named for what it breaks.
+        ["ManifestSchemaVersion1"] = t => t.FetchManifest("{\"schemaVersion\":1,\"name\":\"x\",\"tag\":\"t\",\"fsLayers\":[]}", "oci:"),
+        ["ManifestEmptyObject"] = t => t.FetchManifest("{}", "oci:"),
+        ["ManifestJsonArray"] = t => t.FetchManifest("[]", "oci:"),
+        ["ManifestJsonString"] = t => t.FetchManifest("\"manifest\"", "oci:"),
+        ["ManifestNestedTenThousandDeep"] = t => t.FetchManifest(new string('[', 10_000) + new string(']', 10_000), "oci:"),
+        ["ManifestOverFourMebibytes"] = t => t.FetchManifest(t.ManifestJson(layers: "[]").Replace("\"layers\"", $"\"annotations\":{{\"a\":\"{new string('x', 5 << 20)}\"}},\"layers\"", StringComparison.Ordinal), "oci:"),
+        ["ManifestConfigDigestMalformed"] = t => t.FetchManifest($"{{\"schemaVersion\":2,\"mediaType\":\"{MediaTypes.OciManifest}\",\"config\":{{\"mediaType\":\"{MediaTypes.OciConfig}\",\"digest\":\"sha256:xyz\",\"size\":2}},\"layers\":[]}}", "oci:"),
+        ["ManifestConfigDigestUppercase"] = t => t.FetchManifest($"{{\"schemaVersion\":2,\"mediaType\":\"{MediaTypes.OciManifest}\",\"config\":{{\"mediaType\":\"{MediaTypes.OciConfig}\",\"digest\":\"sha256:{new string('A', 64)}\",\"size\":2}},\"layers\":[]}}", "oci:"),
+        ["ManifestConfigDigestUnknownAlgorithm"] = t => t.FetchManifest($"{{\"schemaVersion\":2,\"mediaType\":\"{MediaTypes.OciManifest}\",\"config\":{{\"mediaType\":\"{MediaTypes.OciConfig}\",\"digest\":\"md5:{new string('a', 32)}\",\"size\":2}},\"layers\":[]}}", "oci:"),
+        ["ManifestConfigBlobMissing"] = t => t.FetchManifest($"{{\"schemaVersion\":2,\"mediaType\":\"{MediaTypes.OciManifest}\",\"config\":{{\"mediaType\":\"{MediaTypes.OciConfig}\",\"digest\":\"sha256:{new string('e', 64)}\",\"size\":2}},\"layers\":[]}}", "oci:"),
+        ["ManifestLayerSizeNegative"] = t => t.FetchManifest(t.ManifestJson(layers: $"[{{\"mediaType\":\"{MediaTypes.OciLayerGzip}\",\"digest\":\"sha256:{new string('a', 64)}\",\"size\":-1}}]"), "oci:"),
+        ["ManifestLayerBlobMissing"] = t => t.FetchManifest(t.ManifestJson(layers: $"[{{\"mediaType\":\"{MediaTypes.OciLayerGzip}\",\"digest\":\"sha256:{new string('f', 64)}\",\"size\":10}}]"), "oci:"),
+        ["ManifestLayerOfUnknownMediaType"] = t => t.FetchManifest(t.ManifestJson(layers: $"[{{\"mediaType\":\"application/x-evil\",\"digest\":\"sha256:{new string('a', 64)}\",\"size\":10}}]"), "oci:"),
+        ["ManifestLayerDigestNotAString"] = t => t.FetchManifest(t.ManifestJson(layers: $"[{{\"mediaType\":\"{MediaTypes.OciLayerGzip}\",\"digest\":7,\"size\":10}}]"), "oci:"),
+        ["IndexWithEmptyManifests"] = t => t.FetchManifest($"{{\"schemaVersion\":2,\"mediaType\":\"{MediaTypes.OciIndex}\",\"manifests\":[]}}", "oci:"),
+        ["IndexNestedThirtyDeep"] = t => t.FetchNestedIndex(30),
+        ["ConfigNotJson"] = t => t.FetchWithConfig("garbage", "config"),
+        ["ConfigRootfsNotLayers"] = t => t.FetchWithConfig("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"evil\",\"diff_ids\":[]}}", "oci:"),
+        ["ConfigForAnotherOperatingSystem"] = t => t.FetchWithConfig($"{{\"architecture\":\"{Platform.Host.Architecture}\",\"os\":\"windows\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{new string('b', 64)}\"]}}}}", "windows"),
+        ["ConfigWithMoreDiffIdsThanLayers"] = t => t.FetchWithConfig($"{{\"architecture\":\"{Platform.Host.Architecture}\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{new string('c', 64)}\",\"sha256:{new string('c', 64)}\"]}}}}", "oci:"),
+        ["LayoutIndexWithNullManifests"] = t => t.FetchLayoutIndex("{\"schemaVersion\":2,\"manifests\":null}", "index"),
+        ["LayoutWithoutTheTag"] = t => t.FetchLayoutIndex("{\"schemaVersion\":2,\"manifests\":[]}", "t"),
+        ["LayoutBlobIsADirectory"] = t => t.FetchLayoutWithOddBlob(path => Directory.CreateDirectory(path)),
+        ["LayoutBlobIsAFifo"] = t => t.FetchLayoutWithOddBlob(path => ProgramRunner.Run("/usr/bin/mkfifo", [path])),
+        ["LayoutBlobIsASymlinkOutOfTheLayout"] = t => t.FetchLayoutWithOddBlob(path => File.CreateSymbolicLink(path, "/etc/passwd")),
+        ["DockerArchiveManifestNotJson"] = t => t.FetchArchive(new TarBuilder().File("manifest.json", "garbage").Build(), "archive"),
+        ["DockerArchiveEntryClimbingOut"] = t => t.FetchArchive(new TarBuilder().File("../evil.json", "[]").File("manifest.json", "[{\"Config\":\"../evil.json\",\"RepoTags\":[\"x:y\"],\"Layers\":[]}]").Build(), "archive"),
+        ["DockerArchiveWithoutManifest"] = t => t.FetchArchive(new TarBuilder().File("other", "x").Build(), "archive"),
     };
 
     private static string OtherArchitecture => Platform.Host.Architecture == "arm64" ? "amd64" : "arm64";
@@ -171,6 +201,34 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
         _ = new OciLayoutBuilder(directory);
         File.WriteAllText(Path.Combine(directory, "index.json"), indexJson);
         return new BadInput(Kubefly("fetch", "--quiet", $"oci:{directory}:t"), mentions);
+    }
+
+    /// <summary>An index whose only entry is an index, <paramref name="depth"/> levels down to a manifest.</summary>
+    private BadInput FetchNestedIndex(int depth)
+    {
+        var directory = _work.Combine(Guid.NewGuid().ToString("N"));
+        var layout = new OciLayoutBuilder(directory);
+        var current = layout.AddImage([TestImages.BusyboxLayer()], LayerCompression.Gzip, Platform.Host);
+        for (var i = 0; i < depth; i++)
+        {
+            var index = $"{{\"schemaVersion\":2,\"mediaType\":\"{MediaTypes.OciIndex}\",\"manifests\":[{{\"mediaType\":\"{current.MediaType}\",\"digest\":\"{current.Digest}\",\"size\":{current.Size}}}]}}";
+            current = layout.WriteBlob(Encoding.UTF8.GetBytes(index), MediaTypes.OciIndex);
+        }
+
+        layout.Tag(current, "t");
+        return new BadInput(Kubefly("fetch", "--quiet", $"oci:{directory}:t"), "oci:");
+    }
+
+    /// <summary>A layout whose manifest blob is replaced by something that is not a regular file.</summary>
+    private BadInput FetchLayoutWithOddBlob(Action<string> replace)
+    {
+        var directory = _work.Combine(Guid.NewGuid().ToString("N"));
+        var layout = new OciLayoutBuilder(directory);
+        var manifest = layout.AddImage([TestImages.BusyboxLayer()], LayerCompression.Gzip, Platform.Host, tag: "t");
+        var path = Path.Combine(directory, "blobs", "sha256", manifest.Digest.Hex);
+        File.Delete(path);
+        replace(path);
+        return new BadInput(Kubefly("fetch", "--quiet", $"oci:{directory}:t"), "oci:");
     }
 
     private BadInput FetchArchive(byte[] archive, string mentions)

@@ -84,7 +84,7 @@ public class ManifestResolverTests
     {
         var bytes = Encoding.UTF8.GetBytes($"{{\"schemaVersion\":2,\"config\":{{\"mediaType\":\"x\",\"digest\":\"sha256:{new string('a', 64)}\",\"size\":1}},\"layers\":[{{\"mediaType\":\"application/x-rar\",\"digest\":\"sha256:{new string('b', 64)}\",\"size\":1}}]}}");
         var error = Assert.Throws<ImageException>(() => ManifestResolver.ParseManifest(new RawManifest(bytes, MediaTypes.OciManifest, Digest.Compute(bytes)), Reference));
-        Assert.Contains("unsupported layer media type", error.Message);
+        Assert.Contains("has the unsupported media type", error.Message);
     }
 
     private static char? ChosenMarker(ImageIndex index, Platform platform) => ManifestResolver.ChooseForPlatform(index, platform)?.Digest.Hex[0];
