@@ -3,9 +3,9 @@ using Kubefly.Linux;
 namespace Kubefly.Fly;
 
 /// <summary>
-/// Host-side mount set-up the wrappers need before the engine starts: the kubelet's directory must be
-/// a shared mount point on the host, so the pod's rshared bind of it joins the host's peer group (see
-/// machine.md, "Bidirectional (rshared) volumes").
+/// Host-side mount set-up the wrappers need before the engine starts: the kubelet's directory is made a
+/// shared mount point on the host, so the pod's rshared volume of it is bidirectional even on a host
+/// whose "/" is private (see docs/wrappers.md and docs/adr/0007-host-volume-propagation.md).
 /// </summary>
 public static class HostMountPoints
 {

@@ -1,6 +1,6 @@
 namespace Kubefly.Wrappers;
 
-/// <summary>The three CoreOS wrappers (their final form; see spec/wrappers.md).</summary>
+/// <summary>The three CoreOS wrappers (their final form; see docs/wrappers.md).</summary>
 public static class WrapperProfiles
 {
     private const string NotifyTarget = "/run/systemd/notify";

@@ -9,7 +9,7 @@ public sealed record ContainerBind(string HostPath, string ContainerPath, bool R
 /// <summary>
 /// A real systemd booted in a container (systemd-nspawn over the cached Debian rootfs, with a
 /// throw-away overlay), so units run exactly as systemd runs them: ExecStartPre '-', ExecStop,
-/// Type=notify, the journal. See machine.md, "A real systemd, booted in a container".
+/// Type=notify, the journal. See docs/testing.md, "A real systemd, booted in a container".
 /// </summary>
 public sealed class SystemdContainer : IDisposable
 {

@@ -1,8 +1,8 @@
 namespace Kubefly.Tests.Integration.Wrappers;
 
 /// <summary>
-/// The kubelet units of seed/kubelet-wrapper.md, character for character, with the one change the
-/// issue allows: the <c>...other flags...</c> placeholder line is dropped. The rbd unit is elided in the
+/// The kubelet units CoreOS documented for kubelet-wrapper (docs/wrappers.md), character for character,
+/// with one change: the <c>...other flags...</c> placeholder line is dropped. The rbd unit is elided in the
 /// seed after its RKT_RUN_ARGS ("..."); it is completed with the first example's lines, and the manual
 /// deployment unit keeps only the lines the seed shows.
 /// </summary>

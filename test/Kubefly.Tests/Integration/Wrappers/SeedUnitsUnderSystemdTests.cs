@@ -3,7 +3,7 @@ using Kubefly.Tests.Infrastructure.Systemd;
 namespace Kubefly.Tests.Integration.Wrappers;
 
 /// <summary>
-/// Every unit of the seed (seed/kubelet-wrapper.md), unchanged, under a real systemd, with kubefly
+/// Every kubelet unit CoreOS documented (<see cref="SeedUnits"/>), unchanged, under a real systemd, with kubefly
 /// as /usr/lib/coreos/kubelet-wrapper and a recording stand-in for /usr/bin/rkt: the argv the engine
 /// receives, the exec chain (systemd's main PID ends up in the engine's app), ExecStartPre/ExecStop.
 /// </summary>

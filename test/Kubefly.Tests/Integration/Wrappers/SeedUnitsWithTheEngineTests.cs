@@ -50,7 +50,7 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
     private const string Unit = SeedUnits.Name;
     private const string Report = "/var/lib/kubelet/standin-report";
 
-    /// <summary>kubelet-wrapper's system volumes (spec/wrappers.md): host source, target, read-only.</summary>
+    /// <summary>kubelet-wrapper's system volumes (docs/wrappers.md): host source, target, read-only.</summary>
     private static readonly Volume[] SystemVolumes =
     [
         new("/etc/kubernetes", "/etc/kubernetes", ReadOnly: false),
