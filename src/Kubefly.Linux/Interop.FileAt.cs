@@ -49,6 +49,12 @@ public static partial class Interop
         }
         while (fd < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
 
+        return HandleOrErrno(fd, out handle);
+    }
+
+    /// <summary>The descriptor an open returned as a handle (0), or the errno it left (and an invalid handle).</summary>
+    private static int HandleOrErrno(int fd, out SafeFileHandle handle)
+    {
         if (fd < 0)
         {
             handle = new SafeFileHandle();

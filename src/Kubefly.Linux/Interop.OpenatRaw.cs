@@ -22,13 +22,6 @@ public static partial class Interop
             while (fd < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
         }
 
-        if (fd < 0)
-        {
-            handle = new SafeFileHandle();
-            return Marshal.GetLastPInvokeError();
-        }
-
-        handle = new SafeFileHandle(fd, ownsHandle: true);
-        return 0;
+        return HandleOrErrno(fd, out handle);
     }
 }

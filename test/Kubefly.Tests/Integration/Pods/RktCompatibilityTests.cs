@@ -1,5 +1,7 @@
 using Kubefly.Fly;
+using Kubefly.Oci;
 using Kubefly.Tests.Infrastructure;
+using Kubefly.Tests.Infrastructure.Images;
 using Kubefly.Tests.Integration.Fly;
 
 namespace Kubefly.Tests.Integration.Pods;
@@ -23,19 +25,13 @@ public sealed class RktCompatibilityTests : IDisposable
         Directory.CreateDirectory(shared);
         ProgramRunner.Shell($"mount --bind '{shared}' '{shared}' && mount --make-shared '{shared}'");
         var layout = Path.Combine(dir, "layout");
-        var bundle = Path.Combine(dir, "bundle");
-        ProgramRunner.Shell($"""
-            umoci init --layout '{layout}'
-            umoci new --image '{layout}:latest'
-            umoci unpack --image '{layout}:latest' '{bundle}'
-            mkdir -p '{bundle}/rootfs/bin' '{bundle}/rootfs/usr/local/bin'
-            cp /bin/busybox '{bundle}/rootfs/bin/busybox'
-            for applet in $(/bin/busybox --list); do [ -e '{bundle}/rootfs/bin/'$applet ] || ln -s busybox '{bundle}/rootfs/bin/'$applet; done
-            printf '#!/bin/sh\necho "etcd argv: $*"\n' > '{bundle}/rootfs/usr/local/bin/etcd'
-            chmod 0755 '{bundle}/rootfs/usr/local/bin/etcd'
-            umoci repack --image '{layout}:latest' '{bundle}'
-            umoci config --image '{layout}:latest' --config.cmd /usr/local/bin/etcd --config.env PATH=/bin
-            """);
+        var etcd = new TarBuilder()
+            .Directory("usr/").Directory("usr/local/").Directory("usr/local/bin/")
+            .File("usr/local/bin/etcd", "#!/bin/sh\necho \"etcd argv: $*\"\n", (UnixFileMode)0b111_101_101)
+            .Build();
+        new OciLayoutBuilder(layout).AddImage(
+            [TestImages.BusyboxLayer(), etcd], LayerCompression.Gzip, Platform.Host,
+            new ContainerConfig { Cmd = ["/usr/local/bin/etcd"], Env = ["PATH=/bin"] }, tag: "latest");
         image = $"oci:{layout}:latest";
     }
 
