@@ -106,7 +106,9 @@ public sealed class PodStopTests : IDisposable
     {
         var transcript = Path.Combine(dir.Path, "transcript");
         var ready = Path.Combine(dir.Path, "ready");
-        var command = $"{Command(Path.Combine(dir.Path, "pod.uuid"), OutVolume)} --exec=/bin/sh -- -c \"trap 'echo got-sigint; exit 7' INT; touch /out/ready; while :; do sleep 0.1; done\"";
+        // exec: script(1) runs the command under $SHELL, else dash, which would stay in the foreground
+        // group as kubefly's parent and die of the same Ctrl-C before the app's exit status reaches script.
+        var command = $"exec {Command(Path.Combine(dir.Path, "pod.uuid"), OutVolume)} --exec=/bin/sh -- -c \"trap 'echo got-sigint; exit 7' INT; touch /out/ready; while :; do sleep 0.1; done\"";
         var info = new ProcessStartInfo("script", ["--quiet", "--return", "--flush", "--command", command, transcript])
         {
             RedirectStandardInput = true,
