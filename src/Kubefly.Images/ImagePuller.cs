@@ -235,19 +235,51 @@ public sealed class ImagePuller
                 var tee = new TeeReadStream(compressed, blobFile, bytes => _progress.LayerAdvanced(layer.Blob, bytes));
                 using var decompressed = LayerDecompression.Open(tee, MediaTypes.LayerCompressionOf(layer.MediaType), description);
                 using var uncompressed = new DigestingStream(decompressed, $"layer {description} (uncompressed, diff_id)", layer.DiffId, leaveOpen: true);
-                if (staging is not null)
+                try
                 {
-                    Directory.CreateDirectory(staging);
-                    new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message).Unpack(uncompressed, staging, description, cancellationToken);
+                    if (staging is not null)
+                    {
+                        Directory.CreateDirectory(staging);
+                        new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message).Unpack(uncompressed, staging, description, cancellationToken);
+                    }
+
+                    // Already unpacked for another image (stored with other compression, or the blob is
+                    // stored but never shown to produce this diff_id): still hash what this blob decompresses to.
+                    uncompressed.DrainAndVerify();
+                }
+                catch (LayerException)
+                {
+                    ThrowIfBlobIsNotTheOneNamed(tee);
+                    throw;
                 }
 
-                // Already unpacked for another image (stored with other compression, or the blob is
-                // stored but never shown to produce this diff_id): still hash what this blob decompresses to.
-                uncompressed.DrainAndVerify();
                 tee.Drain();
             }
 
             return new StagedLayer(layer, blobTemp, compressed.Actual, staging);
+        }
+    }
+
+    /// <summary>
+    /// A blob whose bytes differ from the ones its digest names decompresses into garbage, and what the
+    /// decompressor or the tar reader says about that garbage (a bad size field, an entry named "") hides
+    /// the real cause. Reading the rest of the blob settles it: a digest mismatch is reported instead;
+    /// when the blob is the one named (the image itself is malformed) or cannot be read to its end, the
+    /// unpacking error stands.
+    /// </summary>
+    private static void ThrowIfBlobIsNotTheOneNamed(TeeReadStream blob)
+    {
+        try
+        {
+            blob.Drain();
+        }
+        catch (DigestMismatchException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or KubeflyException or OperationCanceledException)
+        {
+            // The unpacking error is the one to report.
         }
     }
 

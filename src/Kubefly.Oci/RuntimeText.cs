@@ -52,7 +52,7 @@ public static partial class RuntimeText
             IOException => "input/output error",
             _ => "unexpected internal error",
         };
-        var inner = exception.InnerException is { } cause && !IsResourceKey(cause.Message) ? $": {cause.Message}" : string.Empty;
+        var inner = exception.InnerException is { Message.Length: > 0 } cause && !IsResourceKey(cause.Message) ? $": {cause.Message}" : string.Empty;
         return argument is null ? kind + inner : $"{kind}: {UntrustedText.Printable(argument)}{inner}";
     }
 
@@ -98,12 +98,12 @@ public static partial class RuntimeText
     private static string? KeyArgument(string message)
     {
         var comma = message.IndexOf(", ", StringComparison.Ordinal);
-        return comma < 0 ? null : message[(comma + 2)..];
+        return comma < 0 || comma + 2 == message.Length ? null : message[(comma + 2)..];
     }
 
     // "IO_PathNotFound_Path", "net_http_client_execution_error", "Arg_EmptyString, x": one token with an
-    // underscore; System.Formats.Tar's keys have none ("ExtHeaderInvalidRecords", "TarInvalidChecksum"):
-    // one PascalCase token of three words or more.
-    [GeneratedRegex(@"^([A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*){2,})(,|$)")]
+    // underscore; System.Formats.Tar's and System.IO.Compression's keys have none ("ExtHeaderInvalidRecords",
+    // "UnsupportedCompression"): one PascalCase token of two words or more.
+    [GeneratedRegex(@"^([A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)(,|$)")]
     private static partial Regex KeyPattern();
 }

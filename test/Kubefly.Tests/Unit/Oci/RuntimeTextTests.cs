@@ -11,6 +11,9 @@ public sealed class RuntimeTextTests
     [Theory]
     [InlineData("ExtHeaderInvalidRecords")]
     [InlineData("TarInvalidChecksum")]
+    [InlineData("UnsupportedCompression")] // what GZipStream throws for a flipped byte in a layer (a CI failure)
+    [InlineData("InvalidHuffmanData")]
+    [InlineData("GenericInvalidData")]
     [InlineData("IO_PathNotFound_Path, /x")]
     [InlineData("net_http_client_execution_error")]
     [InlineData("Arg_EmptyString")]
@@ -32,4 +35,16 @@ public sealed class RuntimeTextTests
 
         Assert.Equal("malformed data", text);
     }
+
+    [Fact]
+    public void A_cause_without_a_message_adds_no_dangling_colon()
+    {
+        var text = RuntimeText.Describe(new InvalidDataException("GenericInvalidData", new IOException(string.Empty)));
+
+        Assert.Equal("malformed data", text);
+    }
+
+    [Fact]
+    public void A_key_with_an_empty_argument_adds_no_dangling_colon() =>
+        Assert.Equal("malformed data", RuntimeText.Describe(new InvalidDataException("TarInvalidChecksum, ")));
 }
