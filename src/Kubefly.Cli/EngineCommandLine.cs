@@ -101,6 +101,8 @@ public sealed class GlobalOptionSet
 
     public Option<string[]> Insecure { get; } = new("--insecure-options") { Description = "comma-separated: none,http,image,tls,pubkey,capabilities,paths,seccomp,all-fetch,all-run,all", Recursive = true, AllowMultipleArgumentsPerToken = false };
 
+    public Option<string?> Policy { get; } = new("--policy") { Description = "trust policy file (containers-policy.json(5); default $KUBEFLY_POLICY, $HOME/.config/containers/policy.json, /etc/containers/policy.json)", Recursive = true };
+
     public Option<bool> Debug { get; } = new("--debug") { Description = "print debug output", Recursive = true };
 
     public Option<bool> TrustKeysFromHttps { get; } = new("--trust-keys-from-https") { Description = "accepted for rkt compatibility", Recursive = true };
@@ -113,7 +115,7 @@ public sealed class GlobalOptionSet
 
     public void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { Dir, Insecure, Debug, TrustKeysFromHttps, LocalConfig, SystemConfig, UserConfig })
+        foreach (var option in new Option[] { Dir, Insecure, Policy, Debug, TrustKeysFromHttps, LocalConfig, SystemConfig, UserConfig })
         {
             root.Options.Add(option);
         }
@@ -131,6 +133,11 @@ public sealed class GlobalOptionSet
         foreach (var list in result.GetValue(Insecure) ?? [])
         {
             insecure |= InsecureOptionsParser.Parse(list);
+        }
+
+        if (result.GetValue(Policy) is { } policy)
+        {
+            globals = globals with { Policy = policy };
         }
 
         return globals with { Insecure = insecure, Debug = result.GetValue(Debug), TrustKeysFromHttps = result.GetValue(TrustKeysFromHttps) };

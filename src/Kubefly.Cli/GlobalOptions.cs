@@ -35,6 +35,15 @@ public sealed record GlobalOptions
 
     public bool TrustKeysFromHttps { get; init; }
 
+    /// <summary>--policy: the trust policy file, or null for the default lookup (see Kubefly.Trust.Policy.TrustPolicy.LoadDefault).</summary>
+    public string? Policy
+    {
+        get;
+        init => field = value is { Length: 0 } or null || value.Contains('\0', StringComparison.Ordinal)
+            ? throw new UsageException("--policy: name a policy file")
+            : Path.GetFullPath(value);
+    }
+
     /// <summary>
     /// Consumes one global flag at tokens[index] (with its value, "--dir X" or "--dir=X") and returns the
     /// options updated, or null when the token is not a global flag. Used by the hand-parsed commands
@@ -55,6 +64,8 @@ public sealed record GlobalOptions
                 return this with { Dir = FlagTokens.Value(tokens, ref index, name, inline) };
             case "--insecure-options":
                 return this with { Insecure = Insecure | InsecureOptionsParser.Parse(FlagTokens.Value(tokens, ref index, name, inline)) };
+            case "--policy":
+                return this with { Policy = FlagTokens.Value(tokens, ref index, name, inline) };
             case "--debug":
                 return this with { Debug = ParseBool(name, inline) };
             case "--trust-keys-from-https":

@@ -4,6 +4,8 @@ using Kubefly.Images.Sources;
 using Kubefly.Images.Store;
 using Kubefly.Oci;
 using Kubefly.Trust;
+using Kubefly.Trust.Policy;
+using Kubefly.Trust.Signatures;
 
 namespace Kubefly.Cli;
 
@@ -24,7 +26,7 @@ public sealed class ImageServices
         }));
         Store = new ImageStore(globals.Dir);
         var sources = new ImageSourceFactory(OpenRegistry);
-        var verifier = new RktDockerVerifier(globals.Insecure, warning => progress.Message(warning));
+        var verifier = CreateVerifier(globals, progress);
         Puller = new ImagePuller(Store, sources.Open, verifier, progress, platform ?? Platform.Host);
     }
 
@@ -37,6 +39,21 @@ public sealed class ImageServices
     /// <summary>The stored image a user named (name, reference or ID), or a clear error.</summary>
     public ImageRecord Require(string nameOrId) =>
         Store.Find(nameOrId) ?? throw new ImageException($"no image \"{UntrustedText.Printable(nameOrId)}\" in the store ({Store.Root})");
+
+    /// <summary>The policy in force decides; with none on the node, rkt's rule for docker images stays.</summary>
+    private static IImageVerifier CreateVerifier(GlobalOptions globals, IPullProgress progress)
+    {
+        if (TrustPolicy.LoadDefault(globals.Policy) is not { } policy)
+        {
+            return new RktDockerVerifier(globals.Insecure, progress.Message);
+        }
+
+        var lookasideHttp = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(15), MaxAutomaticRedirections = 5 })
+        {
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        return new PolicyVerifier(policy, RegistriesD.LoadDefault(null), globals.Insecure, progress.Message, lookasideHttp);
+    }
 
     private RegistrySource OpenRegistry(ImageReference reference) => new(reference, _registry.Value);
 }

@@ -3,6 +3,7 @@ using Kubefly.Images.Store;
 using Kubefly.Images.Unpacking;
 using Kubefly.Oci;
 using Kubefly.Trust;
+using Kubefly.Trust.Signatures;
 
 namespace Kubefly.Images;
 
@@ -48,7 +49,7 @@ public sealed class ImagePuller
         // A stored image only answers for the platform it was fetched for (--platform may ask for another).
         if (policy != PullPolicy.Update && _store.Find(image) is { } stored && (stored.Platform.Length == 0 || stored.Platform == _platform.ToString()))
         {
-            return stored;
+            return await RecheckAsync(stored, image, cancellationToken).ConfigureAwait(false);
         }
 
         if (policy == PullPolicy.Never)
@@ -68,7 +69,7 @@ public sealed class ImagePuller
         using var source = _openSource(reference, scratch);
 
         var root = await source.GetManifestAsync(reference.Digest, cancellationToken).ConfigureAwait(false);
-        await _verifier.VerifyAsync(reference, root.Digest, cancellationToken).ConfigureAwait(false);
+        var verification = await _verifier.VerifyAsync(reference, root.Digest, source as IAttachedSignatureSource, cancellationToken).ConfigureAwait(false);
         var resolved = await ManifestResolver.ResolveAsync(source, root, _platform, cancellationToken).ConfigureAwait(false);
         var manifestDigest = resolved.Raw.Digest;
         var name = reference.ToString();
@@ -76,7 +77,7 @@ public sealed class ImagePuller
         if (_store.FindRecord(manifestDigest) is { } existing && existing.Layers.All(l => _store.HasLayer(l.DiffId) && _store.HasBlob(l.Blob)))
         {
             _progress.Message($"image {manifestDigest} already in the store");
-            return Rename(existing, name);
+            return Rename(existing with { Verified = verification.Summary, VerifiedPolicy = verification.PolicyFingerprint }, name);
         }
 
         var configBytes = await ReadSmallBlobAsync(source, resolved.Manifest.Config, "image config", cancellationToken).ConfigureAwait(false);
@@ -168,8 +169,40 @@ public sealed class ImagePuller
             ImportTime = now,
             LastUsed = now,
             Size = resolved.Raw.Bytes.Length + configBytes.Length + layers.Distinct().Sum(l => l.Size),
+            Verified = verification.Summary,
+            VerifiedPolicy = verification.PolicyFingerprint,
         };
         return Rename(record, name);
+    }
+
+    /// <summary>
+    /// A stored image about to be used: when the policy in force asks for more than the image was checked
+    /// for (it came in under a weaker policy), its signatures are checked again before it may run.
+    /// </summary>
+    private async Task<ImageRecord> RecheckAsync(ImageRecord stored, string image, CancellationToken cancellationToken)
+    {
+        var name = stored.Names.Contains(image) ? image : stored.Names.FirstOrDefault(n => ImageReference.TryParse(n, out _, out _));
+        if (name is null || !ImageReference.TryParse(name, out var reference, out _))
+        {
+            return stored;
+        }
+
+        var recorded = stored.Verified.Length == 0 ? null : new VerificationRecord(stored.Verified, stored.VerifiedPolicy);
+        if (_verifier.IsCurrent(reference, recorded))
+        {
+            return stored;
+        }
+
+        _verifier.CheckReference(reference);
+        var signed = stored.IndexDigest ?? stored.ManifestDigest;
+        using var storeLock = _store.LockStore(exclusive: false);
+        using var scratch = _store.CreateTempArea();
+        using var source = _openSource(reference, scratch);
+        var verification = await _verifier.VerifyAsync(reference, signed, source as IAttachedSignatureSource, cancellationToken).ConfigureAwait(false);
+        _progress.Message($"image {name} verified again under the policy in force: {verification.Summary}");
+        var updated = stored with { Verified = verification.Summary, VerifiedPolicy = verification.PolicyFingerprint };
+        _store.WriteRecord(updated);
+        return updated;
     }
 
     /// <summary>Gives the image its name, taking the name away from any image that had it before.</summary>

@@ -59,3 +59,6 @@ public class ImageException : KubeflyException
     {
     }
 }
+
+/// <summary>The registry has no manifest by that tag or digest (HTTP 404).</summary>
+public sealed class ManifestUnknownException(string message) : ImageException(message);

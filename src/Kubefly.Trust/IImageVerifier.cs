@@ -1,10 +1,19 @@
 using Kubefly.Oci;
+using Kubefly.Trust.Signatures;
 
 namespace Kubefly.Trust;
 
 /// <summary>
-/// Decides whether an image may be used, before anything else about it is read (the manifest digest
-/// is all a policy needs). The seam where containers-policy.json verification plugs in.
+/// How an image was let in, kept in its store record: shown by `image list --fields=verified`, and
+/// compared with the policy in force when the image is used again.
+/// </summary>
+/// <param name="Summary">In an operator's words: "sigstoreSigned by key file /etc/pki/cosign.pub".</param>
+/// <param name="PolicyFingerprint">What the policy required (<see cref="Policy.PolicyMatch.Fingerprint"/>), or "" when no policy was in force.</param>
+public sealed record VerificationRecord(string Summary, string PolicyFingerprint);
+
+/// <summary>
+/// Decides whether an image may be used. Checks that need no content run before any network access;
+/// signatures are checked once the manifest digest is known and before any layer is downloaded.
 /// </summary>
 public interface IImageVerifier
 {
@@ -15,10 +24,16 @@ public interface IImageVerifier
     void CheckReference(ImageReference reference);
 
     /// <summary>Throws <see cref="TrustException"/> when the image the manifest digest names must not be used.</summary>
-    Task VerifyAsync(ImageReference reference, Digest manifestDigest, CancellationToken cancellationToken);
+    Task<VerificationRecord> VerifyAsync(ImageReference reference, Digest manifestDigest, IAttachedSignatureSource? attachments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether a stored image, verified as <paramref name="recorded"/> says, may be used under the policy
+    /// in force without verifying it again (it asks for nothing the image was not checked for).
+    /// </summary>
+    bool IsCurrent(ImageReference reference, VerificationRecord? recorded);
 }
 
-public sealed class TrustException : KubeflyException
+public class TrustException : KubeflyException
 {
     public TrustException(string message)
         : base(message)
@@ -27,8 +42,8 @@ public sealed class TrustException : KubeflyException
 }
 
 /// <summary>
-/// rkt's rule for docker images: they could not be verified, so fetching one needed
-/// --insecure-options=image, and then rkt warned that verification was disabled.
+/// rkt's rule, kept for nodes with no policy file: docker images could not be verified, so fetching
+/// one needed --insecure-options=image, and then rkt warned that verification was disabled.
 /// </summary>
 public sealed class RktDockerVerifier : IImageVerifier
 {
@@ -47,12 +62,17 @@ public sealed class RktDockerVerifier : IImageVerifier
         {
             if (!_insecure.HasFlag(InsecureOptions.Image))
             {
-                throw new TrustException("signature verification for docker images is not supported (try --insecure-options=image)");
+                throw new TrustException($"signature verification for docker images is not supported (try --insecure-options=image); to verify signatures instead, give kubefly a policy ({Policy.TrustPolicy.SystemPath}: see `kubefly trust set --help`)");
             }
 
             _warn("image signature verification has been disabled");
         }
     }
 
-    public Task VerifyAsync(ImageReference reference, Digest manifestDigest, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task<VerificationRecord> VerifyAsync(ImageReference reference, Digest manifestDigest, IAttachedSignatureSource? attachments, CancellationToken cancellationToken) =>
+        Task.FromResult(new VerificationRecord(
+            reference.Transport == ImageTransport.Docker ? "not verified (no policy; --insecure-options=image)" : "not verified (no policy; local file)",
+            string.Empty));
+
+    public bool IsCurrent(ImageReference reference, VerificationRecord? recorded) => true;
 }

@@ -129,7 +129,7 @@ public sealed class RegistryClient : IDisposable
         var what = $"manifest {tagOrDigest} of {image} from {endpoint.Description}";
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
-            throw new ImageException($"{image}: manifest unknown: {endpoint.Description} has no {endpoint.Repository}:{tagOrDigest}{await ErrorDetailAsync(response, cancellationToken).ConfigureAwait(false)}");
+            throw new ManifestUnknownException($"{image}: manifest unknown: {endpoint.Description} has no {endpoint.Repository}:{tagOrDigest}{await ErrorDetailAsync(response, cancellationToken).ConfigureAwait(false)}");
         }
 
         await EnsureSuccessAsync(response, what, endpoint, cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using System.Text;
 using Kubefly.Images.Sources;
 using Kubefly.Oci;
+using Kubefly.Trust;
+using Kubefly.Trust.Signatures;
 
 namespace Kubefly.Images.Registry;
 
@@ -8,8 +10,11 @@ namespace Kubefly.Images.Registry;
 /// An image in a registry. The first endpoint (mirror, then origin) that serves the manifest is used
 /// from then on; a blob another endpoint must supply is fetched from the next ones in order.
 /// </summary>
-public sealed class RegistrySource : IImageSource
+public sealed class RegistrySource : IImageSource, IAttachedSignatureSource
 {
+    private const int MaxAttachedSignatures = 64;
+    private const string CosignSignatureAnnotation = "dev.cosignproject.cosign/signature";
+
     private readonly RegistryClient _client;
     private readonly bool _ownsClient;
     private readonly IReadOnlyList<RegistryEndpoint> _endpoints;
@@ -47,6 +52,51 @@ public sealed class RegistrySource : IImageSource
             (endpoint, token) => _client.OpenBlobUnverifiedAsync(endpoint, blob, Reference, token),
             rememberWinner: false,
             cancellationToken);
+
+    /// <summary>
+    /// cosign's attachments: the OCI manifest at the sha256-HEX.sig tag, one layer per signature whose
+    /// blob is the signed payload and whose annotation carries the signature. No such tag, no signatures.
+    /// </summary>
+    public async Task<IReadOnlyList<AttachedSignature>> GetAttachedSignaturesAsync(Digest manifestDigest, CancellationToken cancellationToken)
+    {
+        var tag = PolicyVerifier.SigstoreTag(manifestDigest);
+        RawManifest raw;
+        try
+        {
+            raw = await TryEndpointsAsync(
+                "signature manifest " + tag,
+                (endpoint, token) => _client.GetManifestAsync(endpoint, tag, Reference, token),
+                rememberWinner: false,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (ManifestUnknownException)
+        {
+            return [];
+        }
+
+        var manifest = ManifestResolver.ParseManifest(raw, Reference);
+        var signatures = new List<AttachedSignature>();
+        foreach (var layer in manifest.Layers.Where(l => l.MediaType == MediaTypes.CosignSimpleSigning).Take(MaxAttachedSignatures))
+        {
+            if (layer.Annotations?.GetValueOrDefault(CosignSignatureAnnotation) is not { Length: > 0 } signature)
+            {
+                continue;
+            }
+
+            if (layer.Size > SigstoreVerifier.MaxPayloadBytes)
+            {
+                throw new ImageException($"{Reference.Name}:{tag}: signature payload {layer.Digest} is {layer.Size} bytes (limit {SigstoreVerifier.MaxPayloadBytes})");
+            }
+
+            var stream = await OpenBlobUnverifiedAsync(layer, cancellationToken).ConfigureAwait(false);
+            await using var verified = new DigestingStream(stream, $"{Reference.Name}:{tag} payload {layer.Digest}", layer.Digest, layer.Size);
+            var payload = new MemoryStream();
+            await verified.CopyToAsync(payload, cancellationToken).ConfigureAwait(false);
+            signatures.Add(new AttachedSignature(payload.ToArray(), signature));
+        }
+
+        return signatures;
+    }
 
     public void Dispose()
     {

@@ -26,6 +26,12 @@ public sealed record ImageRecord
     public required DateTimeOffset LastUsed { get; init; }
 
     public long Size { get; init; }
+
+    /// <summary>How the trust policy let the image in, in an operator's words ("" for images stored before verification was recorded).</summary>
+    public string Verified { get; init; } = string.Empty;
+
+    /// <summary>The fingerprint of the policy requirements it was verified against ("" when no policy was in force).</summary>
+    public string VerifiedPolicy { get; init; } = string.Empty;
 }
 
 public sealed record LayerRecord
@@ -48,7 +54,7 @@ internal static class ImageRecordJson
     public static ImageRecord Parse(ReadOnlySpan<byte> json)
     {
         Digest? manifest = null, config = null, index = null;
-        string mediaType = MediaTypes.OciManifest, platform = string.Empty;
+        string mediaType = MediaTypes.OciManifest, platform = string.Empty, verified = string.Empty, verifiedPolicy = string.Empty;
         IReadOnlyList<string>? names = null;
         IReadOnlyList<LayerRecord>? layers = null;
         DateTimeOffset? imported = null, lastUsed = null;
@@ -67,6 +73,8 @@ internal static class ImageRecordJson
                 case "importTime": imported = JsonFields.Time(ref reader); break;
                 case "lastUsed": lastUsed = JsonFields.Time(ref reader); break;
                 case "size": size = JsonFields.Int64(ref reader); break;
+                case "verified": verified = JsonFields.String(ref reader) ?? string.Empty; break;
+                case "verifiedPolicy": verifiedPolicy = JsonFields.String(ref reader) ?? string.Empty; break;
                 default: reader.Skip(); break;
             }
         });
@@ -82,6 +90,8 @@ internal static class ImageRecordJson
             ImportTime = imported ?? throw JsonFields.Missing("importTime"),
             LastUsed = lastUsed ?? throw JsonFields.Missing("lastUsed"),
             Size = size,
+            Verified = verified,
+            VerifiedPolicy = verifiedPolicy,
         };
     }
 
@@ -112,6 +122,8 @@ internal static class ImageRecordJson
         writer.WriteTime("importTime", record.ImportTime);
         writer.WriteTime("lastUsed", record.LastUsed);
         writer.WriteNumber("size", record.Size);
+        writer.WriteString("verified", record.Verified);
+        writer.WriteString("verifiedPolicy", record.VerifiedPolicy);
     });
 
     private static LayerRecord ParseLayer(ref Utf8JsonReader reader)
