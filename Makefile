@@ -13,7 +13,7 @@ export DOTNET_NOLOGO := 1
 
 # Debian packages the tests and the demo use (installed idempotently); the benchmarks' peers come on top.
 DEBS := docker-registry skopeo umoci busybox-static apache2-utils curl zstd attr \
-        etcd-server systemd-container debootstrap gnupg jq iproute2 procps util-linux gcc libc6-dev time python3
+        etcd-server systemd-container debootstrap gnupg openssl jq iproute2 procps util-linux gcc libc6-dev time python3
 BENCH_DEBS := hyperfine runc podman
 
 MULTICALL := rkt kubelet-wrapper etcd-wrapper flannel-wrapper

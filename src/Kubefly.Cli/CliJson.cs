@@ -20,6 +20,11 @@ public sealed record ImageListItem
     [JsonPropertyName("size")]
     public long Size { get; init; }
 
+    /// <summary>How the trust policy let the image in (kubefly's addition: rkt verified only its own image format).</summary>
+    [JsonPropertyName("verified")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Verified { get; init; }
+
     /// <summary>Set for a record file that cannot be read (kubefly's addition; rkt had no such entries).</summary>
     [JsonPropertyName("corrupt")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

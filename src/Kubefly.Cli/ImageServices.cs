@@ -13,6 +13,7 @@ namespace Kubefly.Cli;
 public sealed class ImageServices
 {
     private readonly Lazy<RegistryClient> _registry;
+    private readonly Lazy<ImagePuller> _puller;
 
     public ImageServices(GlobalOptions globals, IPullProgress progress, Platform? platform = null)
     {
@@ -26,15 +27,16 @@ public sealed class ImageServices
         }));
         Store = new ImageStore(globals.Dir);
         var sources = new ImageSourceFactory(OpenRegistry);
-        var verifier = CreateVerifier(globals, progress);
-        Puller = new ImagePuller(Store, sources.Open, verifier, progress, platform ?? Platform.Host);
+        // The policy is read only by commands that fetch or run: a broken policy.json must not stop
+        // `image list` or `image rm`, which an operator needs to repair the node.
+        _puller = new Lazy<ImagePuller>(() => new ImagePuller(Store, sources.Open, CreateVerifier(globals, progress), progress, platform ?? Platform.Host));
     }
 
     public GlobalOptions Globals { get; }
 
     public ImageStore Store { get; }
 
-    public ImagePuller Puller { get; }
+    public ImagePuller Puller => _puller.Value;
 
     /// <summary>The stored image a user named (name, reference or ID), or a clear error.</summary>
     public ImageRecord Require(string nameOrId) =>

@@ -38,6 +38,11 @@ public sealed class PolicyVerifier : IImageVerifier
             _warn($"--insecure-options=image is ignored for {reference}: the policy {match.PolicyPath} ({match.Scope}) requires {string.Join(" and ", match.Requirements.Select(r => r.Describe()))}");
         }
 
+        else if (_insecure.HasFlag(InsecureOptions.Image) && reference.Transport == ImageTransport.Docker && match.AcceptsAnything)
+        {
+            _warn("image signature verification has been disabled");
+        }
+
         if (match.Requirements.Count == 0)
         {
             throw Refused(reference, match, "the scope lists no requirement, which denies every image");

@@ -29,7 +29,7 @@ internal static class ImageCommand
         var full = new Option<bool>("--full") { Description = "full image IDs" };
         var noLegend = new Option<bool>("--no-legend") { Description = "no header line" };
         var format = new Option<string?>("--format") { Description = "json or json-pretty" };
-        var fields = new Option<string?>("--fields") { Description = "comma-separated: id,name,size,importtime,lastused" };
+        var fields = new Option<string?>("--fields") { Description = "comma-separated: id,name,size,importtime,lastused,verified" };
         var command = new Command("list", "list images in the store") { full, noLegend, format, fields };
         command.SetAction(result =>
         {
@@ -46,6 +46,7 @@ internal static class ImageCommand
                     ImportTime = r.ImportTime.ToUnixTimeMilliseconds() * 1_000_000,
                     LastUsedTime = r.LastUsed.ToUnixTimeMilliseconds() * 1_000_000,
                     Size = r.Size,
+                    Verified = r.Verified.Length > 0 ? r.Verified : null,
                 }).Concat(corrupt.Select(c => new ImageListItem
                 {
                     Id = c.ManifestDigest?.ToString() ?? string.Empty,
@@ -71,7 +72,8 @@ internal static class ImageCommand
                 "size" => "SIZE",
                 "importtime" => "IMPORT TIME",
                 "lastused" => "LAST USED",
-                _ => throw new UsageException($"unknown field \"{c}\" for --fields (id,name,size,importtime,lastused)"),
+                "verified" => "VERIFIED",
+                _ => throw new UsageException($"unknown field \"{c}\" for --fields (id,name,size,importtime,lastused,verified)"),
             }).ToArray());
             var now = DateTimeOffset.UtcNow;
             foreach (var record in records)
@@ -82,6 +84,7 @@ internal static class ImageCommand
                     "name" => record.Names.Count > 0 ? string.Join(",", record.Names) : "<none>",
                     "size" => PullProgressDisplay.FormatBytes(record.Size),
                     "importtime" => TextTable.Ago(now - record.ImportTime),
+                    "verified" => record.Verified.Length > 0 ? record.Verified : "-",
                     _ => TextTable.Ago(now - record.LastUsed),
                 }).ToArray());
             }

@@ -74,9 +74,10 @@ public sealed class RegistrySource : IImageSource, IAttachedSignatureSource
             return [];
         }
 
-        var manifest = ManifestResolver.ParseManifest(raw, Reference);
+        // Not an image manifest (its layers are payloads, not tars): only the descriptors are read.
+        var manifest = ManifestResolver.Parse(raw.Bytes, OciJsonContext.Default.ImageManifest, Reference, $"signature manifest {tag}");
         var signatures = new List<AttachedSignature>();
-        foreach (var layer in manifest.Layers.Where(l => l.MediaType == MediaTypes.CosignSimpleSigning).Take(MaxAttachedSignatures))
+        foreach (var layer in (manifest.Layers ?? []).Where(l => l.MediaType == MediaTypes.CosignSimpleSigning).Take(MaxAttachedSignatures))
         {
             if (layer.Annotations?.GetValueOrDefault(CosignSignatureAnnotation) is not { Length: > 0 } signature)
             {

@@ -31,6 +31,19 @@ public static class KubeflyProcess
 
     public static ProcessResult Run(params string[] arguments) => Run((IEnumerable<string>)arguments);
 
+    /// <summary>
+    /// Runs kubefly as on a node with no trust policy at all (where rkt's rule for docker images holds):
+    /// in a private mount namespace whose /etc/containers is an empty tmpfs, with a HOME that has none.
+    /// </summary>
+    public static ProcessResult RunOnANodeWithoutPolicy(IEnumerable<string> arguments, IDictionary<string, string?>? environment = null)
+    {
+        var variables = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>()) { ["HOME"] = "/nonexistent", ["KUBEFLY_POLICY"] = null };
+        return ProgramRunner.Run(
+            "unshare",
+            ["--mount", "--propagation", "private", "sh", "-c", "if [ -d /etc/containers ]; then mount -t tmpfs -o size=64k kubefly-no-policy /etc/containers || exit 125; fi; exec \"$0\" \"$@\"", BinaryPath, .. arguments],
+            variables);
+    }
+
     /// <summary>Starts kubefly without waiting (a pod to stop or kill, a fetch to race); output is redirected.</summary>
     public static Process Start(IEnumerable<string> arguments)
     {

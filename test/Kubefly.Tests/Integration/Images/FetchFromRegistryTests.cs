@@ -24,9 +24,9 @@ public sealed class FetchFromRegistryTests : IDisposable
     }
 
     [Fact]
-    public void DockerImagesNeedInsecureOptionsImageAsInRkt()
+    public void OnANodeWithoutAPolicyDockerImagesNeedInsecureOptionsImageAsInRkt()
     {
-        var result = Kubefly([], "fetch", $"docker://{_registry.Host}/test/busybox:v1");
+        var result = KubeflyProcess.RunOnANodeWithoutPolicy(["--dir", _state.Path, "fetch", $"docker://{_registry.Host}/test/busybox:v1"]);
         Assert.Equal(254, result.ExitCode);
         Assert.Contains("signature verification for docker images is not supported (try --insecure-options=image)", result.StandardError);
         Assert.False(Directory.Exists(Path.Combine(_state.Path, "images")), "refused before the store was touched");
