@@ -2,6 +2,43 @@ using System.Text.Json.Serialization;
 
 namespace Kubefly.Cli;
 
+/// <summary>`trust --format=json`: the policy in force, or what it requires of one image.</summary>
+public sealed record TrustReport
+{
+    [JsonPropertyName("policy")]
+    public required string Policy { get; init; }
+
+    [JsonPropertyName("exists")]
+    public bool Exists { get; init; }
+
+    [JsonPropertyName("image")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Image { get; init; }
+
+    [JsonPropertyName("scopes")]
+    public required IReadOnlyList<TrustScopeEntry> Scopes { get; init; }
+
+    [JsonPropertyName("lookaside")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Lookaside { get; init; }
+
+    [JsonPropertyName("sigstoreAttachments")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SigstoreAttachments { get; init; }
+}
+
+public sealed record TrustScopeEntry
+{
+    [JsonPropertyName("transport")]
+    public required string Transport { get; init; }
+
+    [JsonPropertyName("scope")]
+    public required string Scope { get; init; }
+
+    [JsonPropertyName("requirements")]
+    public required IReadOnlyList<string> Requirements { get; init; }
+}
+
 /// <summary>`image list --format=json` rows, named as rkt named them.</summary>
 public sealed record ImageListItem
 {
@@ -36,6 +73,7 @@ public sealed record ImageListItem
 }
 
 [JsonSerializable(typeof(List<ImageListItem>))]
+[JsonSerializable(typeof(TrustReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
 }

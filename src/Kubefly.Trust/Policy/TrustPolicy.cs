@@ -79,18 +79,28 @@ public sealed partial class TrustPolicy
     /// </summary>
     public static TrustPolicy? LoadDefault(string? explicitPath)
     {
+        var (path, named) = Locate(explicitPath);
+        return named || File.Exists(path) ? Load(path) : null;
+    }
+
+    /// <summary>
+    /// The file the policy is read from (and `trust set` writes), and whether it was named (--policy,
+    /// $KUBEFLY_POLICY) rather than found by the default lookup.
+    /// </summary>
+    public static (string Path, bool Named) Locate(string? explicitPath)
+    {
         var named = explicitPath ?? (Environment.GetEnvironmentVariable(PathVariable) is { Length: > 0 } env ? env : null);
         if (named is not null)
         {
-            return Load(named);
+            return (System.IO.Path.GetFullPath(named), true);
         }
 
         if (Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } home && System.IO.Path.Combine(home, ".config", "containers", "policy.json") is var user && File.Exists(user))
         {
-            return Load(user);
+            return (user, false);
         }
 
-        return File.Exists(SystemPath) ? Load(SystemPath) : null;
+        return (SystemPath, false);
     }
 
     public static TrustPolicy Load(string path)
