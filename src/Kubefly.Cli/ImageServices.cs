@@ -57,5 +57,8 @@ public sealed class ImageServices
         return new PolicyVerifier(policy, RegistriesD.LoadDefault(null), globals.Insecure, progress.Message, lookasideHttp);
     }
 
+    /// <summary>The registry an image lives in, for writing to it (`image sign`).</summary>
+    public RegistrySource OpenRegistrySource(ImageReference reference) => OpenRegistry(reference);
+
     private RegistrySource OpenRegistry(ImageReference reference) => new(reference, _registry.Value);
 }

@@ -3,6 +3,9 @@ using System.Text.Json;
 using Kubefly.Images;
 using Kubefly.Oci;
 using Kubefly.Pods;
+using Kubefly.Trust;
+using Kubefly.Trust.Policy;
+using Kubefly.Trust.Signatures;
 
 namespace Kubefly.Cli.Commands;
 
@@ -19,6 +22,7 @@ internal static class ImageCommand
         command.Subcommands.Add(Extract(globals, "extract", "extract an image's rootfs into a directory"));
         command.Subcommands.Add(Extract(globals, "render", "render an image's rootfs into a directory (same as extract for OCI images)"));
         command.Subcommands.Add(CatManifest(globals));
+        command.Subcommands.Add(Sign(globals));
         return command;
     }
 
@@ -214,6 +218,33 @@ internal static class ImageCommand
         {
             var services = Services(globals, result);
             ImageExporter.Extract(services.Store, services.Require(result.GetValue(image)!), Path.GetFullPath(result.GetValue(directory)!), result.GetValue(rootfsOnly), result.GetValue(overwrite), CancellationToken.None);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Sign(GlobalOptionSet globals)
+    {
+        var image = new Argument<string>("IMAGE") { Description = "registry image to sign: HOST/NAME:TAG (the registry's current digest for the tag is signed)" };
+        var key = new Option<string>("--key") { Description = "unencrypted PEM private key (ECDSA or RSA) whose public half the policy trusts", Required = true };
+        var command = new Command("sign", "sign a registry image in cosign's format and attach the signature at its sha256-HEX.sig tag") { image, key };
+        command.SetAction(result =>
+        {
+            var reference = ImageReference.Parse(result.GetValue(image)!);
+            if (reference.Transport != ImageTransport.Docker)
+            {
+                throw new UsageException($"image sign: {reference} is not a registry image (cosign signatures live in a registry)");
+            }
+
+            var keyPath = Path.GetFullPath(result.GetValue(key)!);
+            using var signer = SigstoreSigner.FromPem($"key file {keyPath}", new KeySource(keyPath, null).Read(1 << 20));
+            var services = Services(globals, result);
+            using var source = services.OpenRegistrySource(reference);
+            var manifest = source.GetManifestAsync(reference.Digest, CancellationToken.None).GetAwaiter().GetResult();
+            var payload = SigstoreSigner.Payload(DockerIdentity.From(reference), manifest.Digest);
+            source.AttachSignatureAsync(manifest.Digest, new AttachedSignature(payload, signer.Sign(payload)), existing => signer.Made(payload, existing), CancellationToken.None).GetAwaiter().GetResult();
+            Console.Out.WriteLine(manifest.Digest.ToString());
+            Console.Error.WriteLine($"image sign: signed {reference} ({manifest.Digest}); the signature is attached at {reference.Name}:{PolicyVerifier.SigstoreTag(manifest.Digest)}");
             return ExitCodes.Success;
         });
         return command;

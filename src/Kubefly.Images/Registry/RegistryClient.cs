@@ -184,6 +184,45 @@ public sealed class RegistryClient : IDisposable
         }
     }
 
+    /// <summary>Uploads a small blob in one piece (POST, then PUT with its digest), as `image sign` attaches a payload.</summary>
+    public async Task PushBlobAsync(RegistryEndpoint endpoint, byte[] bytes, ImageReference image, CancellationToken cancellationToken)
+    {
+        var digest = Digest.Compute(bytes);
+        var what = $"upload of blob {digest} to {image} at {endpoint.Description}";
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        var start = await ApiUriAsync(endpoint, "blobs/uploads/", timeout.Token).ConfigureAwait(false);
+        using var post = NewRequest(HttpMethod.Post, start, endpoint);
+        using var started = await SendAsync(post, endpoint, timeout.Token, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(started, what, endpoint, cancellationToken).ConfigureAwait(false);
+        var location = started.Headers.Location ?? throw new ImageException($"{what}: the registry gave no upload location");
+        var upload = location.IsAbsoluteUri ? location : new Uri(start, location);
+        if (upload.Scheme != start.Scheme || !upload.Authority.Equals(start.Authority, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ImageException($"{what}: the registry sent the upload to another host ({UntrustedText.Printable(upload.Authority)})");
+        }
+
+        var separator = upload.Query.Length > 0 ? "&" : "?";
+        using var put = NewRequest(HttpMethod.Put, new Uri($"{upload}{separator}digest={Uri.EscapeDataString(digest.ToString())}"), endpoint);
+        put.Content = new ByteArrayContent(bytes);
+        put.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var finished = await SendAsync(put, endpoint, timeout.Token, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(finished, what, endpoint, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores a manifest under a tag (PUT with its media type).</summary>
+    public async Task PushManifestAsync(RegistryEndpoint endpoint, string tag, byte[] bytes, string mediaType, ImageReference image, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        var uri = await ApiUriAsync(endpoint, $"manifests/{tag}", timeout.Token).ConfigureAwait(false);
+        using var put = NewRequest(HttpMethod.Put, uri, endpoint);
+        put.Content = new ByteArrayContent(bytes);
+        put.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
+        using var response = await SendAsync(put, endpoint, timeout.Token, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, $"push of manifest {tag} to {image} at {endpoint.Description}", endpoint, cancellationToken).ConfigureAwait(false);
+    }
+
     public void Dispose()
     {
         _http.Dispose();

@@ -99,6 +99,53 @@ public sealed class RegistrySource : IImageSource, IAttachedSignatureSource
         return signatures;
     }
 
+    /// <summary>
+    /// Attaches a cosign signature to the manifest with <paramref name="manifestDigest"/> at the image's
+    /// origin registry (never a mirror): the payload as a layer of the sha256-HEX.sig manifest, keeping
+    /// the signatures already attached there, as cosign does.
+    /// </summary>
+    /// <param name="signedByTheSameKey">Whether an attached signature over the same payload was made by the signing key: then nothing is added.</param>
+    public async Task AttachSignatureAsync(Digest manifestDigest, AttachedSignature signature, Func<string, bool> signedByTheSameKey, CancellationToken cancellationToken)
+    {
+        var origin = _endpoints[^1];
+        var tag = PolicyVerifier.SigstoreTag(manifestDigest);
+        var layers = new List<Descriptor>();
+        try
+        {
+            var existing = await _client.GetManifestAsync(origin, tag, Reference, cancellationToken).ConfigureAwait(false);
+            layers.AddRange((ManifestResolver.Parse(existing.Bytes, OciJsonContext.Default.ImageManifest, Reference, $"signature manifest {tag}").Layers ?? []).Take(MaxAttachedSignatures - 1));
+        }
+        catch (ManifestUnknownException)
+        {
+        }
+
+        var payloadDigest = Digest.Compute(signature.Payload);
+        if (layers.Any(l => l.Digest == payloadDigest && l.Annotations?.GetValueOrDefault(CosignSignatureAnnotation) is { } existing && signedByTheSameKey(existing)))
+        {
+            return;
+        }
+
+        var config = "{\"architecture\":\"\",\"os\":\"\",\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}"u8.ToArray();
+        await _client.PushBlobAsync(origin, signature.Payload, Reference, cancellationToken).ConfigureAwait(false);
+        await _client.PushBlobAsync(origin, config, Reference, cancellationToken).ConfigureAwait(false);
+        layers.Add(new Descriptor
+        {
+            MediaType = MediaTypes.CosignSimpleSigning,
+            Digest = payloadDigest,
+            Size = signature.Payload.Length,
+            Annotations = new Dictionary<string, string> { [CosignSignatureAnnotation] = signature.Signature },
+        });
+        var manifest = new ImageManifest
+        {
+            SchemaVersion = 2,
+            MediaType = MediaTypes.OciManifest,
+            Config = new Descriptor { MediaType = MediaTypes.OciConfig, Digest = Digest.Compute(config), Size = config.Length },
+            Layers = layers,
+        };
+        var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(manifest, OciJsonContext.Default.ImageManifest);
+        await _client.PushManifestAsync(origin, tag, bytes, MediaTypes.OciManifest, Reference, cancellationToken).ConfigureAwait(false);
+    }
+
     public void Dispose()
     {
         if (_ownsClient)

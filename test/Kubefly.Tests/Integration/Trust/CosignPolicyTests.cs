@@ -193,6 +193,50 @@ public sealed class CosignPolicyTests : IDisposable
         Assert.Contains("requires Fulcio certificates and Rekor transparency-log entries, which kubefly cannot check", result.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Image_sign_attaches_a_signature_that_openssl_and_the_policy_both_accept()
+    {
+        var signed = Kubefly("--insecure-options=http", "image", "sign", $"--key={_key}", Image);
+        Assert.True(signed.ExitCode == 0, signed.ToString());
+        Assert.Equal(_manifest, Digest.Parse(signed.StandardOutput.Trim()));
+
+        // A second key's signature is added beside the first; signing again adds nothing.
+        Assert.True(Kubefly("--insecure-options=http", "image", "sign", $"--key={_otherKey}", Image).ExitCode == 0);
+        Assert.True(Kubefly("--insecure-options=http", "image", "sign", $"--key={_key}", Image).ExitCode == 0);
+        var attached = System.Text.Json.JsonDocument.Parse(ProgramRunner.Shell($"skopeo inspect --raw --tls-verify=false docker://{Repository}:sha256-{_manifest.Hex}.sig"));
+        var layers = attached.RootElement.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(2, layers.Count);
+
+        // Checked independently of kubefly: openssl verifies the first signature over the exact payload.
+        var payloadFile = _keys.Combine("payload");
+        var signatureFile = _keys.Combine("payload.sig");
+        File.WriteAllBytes(payloadFile, BlobBytes(layers[0].GetProperty("digest").GetString()!));
+        File.WriteAllBytes(signatureFile, Convert.FromBase64String(layers[0].GetProperty("annotations").GetProperty("dev.cosignproject.cosign/signature").GetString()!));
+        Assert.Contains("Verified OK", ProgramRunner.Shell($"openssl dgst -sha256 -verify {_keys.Combine("cosign.pub")} -signature {signatureFile} {payloadFile}"), StringComparison.Ordinal);
+        Assert.Contains($"\"docker-reference\":\"{Image}\"", File.ReadAllText(payloadFile), StringComparison.Ordinal);
+
+        Assert.True(Fetch(Policy("cosign.pub")).ExitCode == 0);
+        Assert.True(Fetch(Policy("other.pub")).ExitCode == 0);
+    }
+
+    [Fact]
+    public void Image_sign_refuses_a_public_key_and_a_file_image()
+    {
+        var publicKey = Kubefly("image", "sign", $"--key={_keys.Combine("cosign.pub")}", Image);
+        Assert.Equal(254, publicKey.ExitCode);
+        Assert.Contains("not a private key", publicKey.StandardError, StringComparison.Ordinal);
+
+        var layout = Kubefly("image", "sign", $"--key={_key}", TestImages.Reference(TestImages.Busybox));
+        Assert.Equal(2, layout.ExitCode);
+        Assert.Contains("is not a registry image", layout.StandardError, StringComparison.Ordinal);
+    }
+
+    private byte[] BlobBytes(string digest)
+    {
+        using var http = new HttpClient();
+        return http.GetByteArrayAsync($"http://{_registry.Host}/v2/signed/busybox/blobs/{digest}").GetAwaiter().GetResult();
+    }
+
     private string Policy(string key, string identity = "")
     {
         var path = _keys.Combine("policy.json");
