@@ -30,17 +30,21 @@ public sealed class PolicyVerifier : IImageVerifier
         _lookaside = new LookasideReader(lookasideHttp);
     }
 
-    public void CheckReference(ImageReference reference)
+    public void CheckReference(ImageReference reference) => Check(reference, warn: true);
+
+    private PolicyMatch Check(ImageReference reference, bool warn)
     {
         var match = _policy.Match(reference);
-        if (_insecure.HasFlag(InsecureOptions.Image) && match.Requirements.Any(r => r.NeedsSignatures || r is RejectRequirement))
+        if (warn && _insecure.HasFlag(InsecureOptions.Image))
         {
-            _warn($"--insecure-options=image is ignored for {reference}: the policy {match.PolicyPath} ({match.Scope}) requires {string.Join(" and ", match.Requirements.Select(r => r.Describe()))}");
-        }
-
-        else if (_insecure.HasFlag(InsecureOptions.Image) && reference.Transport == ImageTransport.Docker && match.AcceptsAnything)
-        {
-            _warn("image signature verification has been disabled");
+            if (match.Requirements.Any(r => r.NeedsSignatures || r is RejectRequirement))
+            {
+                _warn($"--insecure-options=image is ignored for {reference}: the policy {match.PolicyPath} ({match.Scope}) requires {string.Join(" and ", match.Requirements.Select(r => r.Describe()))}");
+            }
+            else if (reference.Transport == ImageTransport.Docker && match.AcceptsAnything)
+            {
+                _warn("image signature verification has been disabled");
+            }
         }
 
         if (match.Requirements.Count == 0)
@@ -52,12 +56,13 @@ public sealed class PolicyVerifier : IImageVerifier
         {
             throw Refused(reference, match, $"the policy rejects it (line {reject.Line})");
         }
+
+        return match;
     }
 
     public async Task<VerificationRecord> VerifyAsync(ImageReference reference, Digest manifestDigest, IAttachedSignatureSource? attachments, CancellationToken cancellationToken)
     {
-        CheckReference(reference);
-        var match = _policy.Match(reference);
+        var match = Check(reference, warn: false);
         var passed = new List<string>();
         foreach (var requirement in match.Requirements)
         {

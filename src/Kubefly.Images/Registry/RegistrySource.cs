@@ -63,11 +63,10 @@ public sealed class RegistrySource : IImageSource, IAttachedSignatureSource
         RawManifest raw;
         try
         {
-            raw = await TryEndpointsAsync(
-                "signature manifest " + tag,
-                (endpoint, token) => _client.GetManifestAsync(endpoint, tag, Reference, token),
-                rememberWinner: false,
-                cancellationToken).ConfigureAwait(false);
+            // Signatures travel with the image: they are read where its manifest was (a mirror that
+            // serves an image serves its .sig tag too), and "none there" is the answer, not a reason to
+            // ask an origin the node may not reach.
+            raw = await _client.GetManifestAsync(CurrentEndpoint, tag, Reference, cancellationToken).ConfigureAwait(false);
         }
         catch (ManifestUnknownException)
         {

@@ -210,6 +210,60 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
     private string Pods() => Container.Shell("find /var/lib/kubefly/pods -mindepth 2 -maxdepth 2 2>/dev/null | sort");
 
     /// <summary>Start, check, stop, start again (the ExecStartPre rm removes the first pod), check, stop.</summary>
+    /// <summary>
+    /// With a policy at /etc/containers/policy.json that wants cosign signatures for the kubelet's image,
+    /// the seed's unit, unchanged, does not start while the image is unsigned (the journal names the
+    /// image, the scope and what is missing), and starts once a signature made by openssl is attached.
+    /// </summary>
+    [Fact]
+    public void A_policy_keeps_an_unsigned_kubelet_from_starting_and_lets_a_signed_one_run()
+    {
+        using var keys = new TempDirectory("kubefly-seed-keys");
+        var key = Infrastructure.Trust.CosignAttachments.NewOpensslKey(keys.Path, "release");
+        Container.Shell("mkdir -p /etc/containers /etc/pki/kubefly");
+        Container.WriteFile("/etc/pki/kubefly/release.pub", File.ReadAllText(keys.Combine("release.pub")));
+        Container.WriteFile("/etc/containers/policy.json", """
+            {
+              "default": [{"type": "insecureAcceptAnything"}],
+              "transports": {"docker": {"quay.io/coreos/hyperkube": [{"type": "sigstoreSigned", "keyPath": "/etc/pki/kubefly/release.pub"}]}}
+            }
+            """);
+        try
+        {
+            _host.InstallUnit(Unit, SeedUnits.Basic);
+            var cursor = Container.JournalCursor();
+            Container.Systemctl("start", Unit);
+            var refused = Container.WaitForJournal(Unit, "is refused by the policy", cursor);
+            Assert.True(refused.Contains("quay.io/coreos/hyperkube:v1.5.4_coreos.0 is refused by the policy /etc/containers/policy.json (transports.docker[\"quay.io/coreos/hyperkube\"])", StringComparison.Ordinal), refused);
+            Assert.True(refused.Contains("needs a cosign signature, and none is attached", StringComparison.Ordinal), refused);
+            Assert.NotEqual("active", Container.Systemctl("is-active", Unit).StandardOutput.Trim());
+            Container.Systemctl("stop", Unit);
+            Container.Systemctl("reset-failed", Unit);
+
+            var mirrored = $"{_host.Registry.Host}/coreos/hyperkube:{SeedUnits.ImageTag}";
+            var manifest = Oci.Digest.Compute(System.Text.Encoding.UTF8.GetBytes(ProgramRunner.Shell($"skopeo inspect --raw --tls-verify=false docker://{mirrored}")));
+            var payload = Infrastructure.Trust.CosignAttachments.Payload($"quay.io/coreos/hyperkube:{SeedUnits.ImageTag}", manifest);
+            AttachSignature(manifest, payload, Infrastructure.Trust.CosignAttachments.SignWithOpenssl(key, payload));
+
+            cursor = Container.JournalCursor();
+            var start = Container.Systemctl("start", Unit);
+            Assert.True(start.ExitCode == 0, $"{start}\n{Container.Journal(Unit, cursor)}");
+            Assert.Equal("ok", WaitForHealthz(cursor));
+            Assert.Contains("sigstoreSigned by key file /etc/pki/kubefly/release.pub", Container.Shell("kubefly image list --fields=name,verified --no-legend"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Container.Systemctl("stop", Unit);
+            Container.Shell("rm -f /etc/containers/policy.json");
+        }
+    }
+
+    private void AttachSignature(Oci.Digest manifest, byte[] payload, string signature)
+    {
+        using var pusher = _host.Registry.CreatePusher();
+        Infrastructure.Trust.CosignAttachments.AttachAsync(pusher, "coreos/hyperkube", manifest, (payload, signature)).GetAwaiter().GetResult();
+    }
+
     private void Drive(string unitText, IReadOnlyList<Volume> userVolumes, bool savesUuid = true)
     {
         _host.InstallUnit(Unit, unitText);
