@@ -54,7 +54,7 @@ public sealed class ImageServices
         {
             Timeout = TimeSpan.FromSeconds(60),
         };
-        return new PolicyVerifier(policy, RegistriesD.LoadDefault(null), globals.Insecure, progress.Message, lookasideHttp);
+        return new PolicyVerifier(policy, () => RegistriesD.LoadDefault(null), globals.Insecure, progress.Message, lookasideHttp);
     }
 
     /// <summary>The registry an image lives in, for writing to it (`image sign`).</summary>

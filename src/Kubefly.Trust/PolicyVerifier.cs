@@ -16,15 +16,16 @@ public sealed class PolicyVerifier : IImageVerifier
     private const int MaxReasons = 8;
 
     private readonly TrustPolicy _policy;
-    private readonly RegistriesD _registriesD;
+    private readonly Lazy<RegistriesD> _registriesD;
     private readonly InsecureOptions _insecure;
     private readonly Action<string> _warn;
     private readonly LookasideReader _lookaside;
 
-    public PolicyVerifier(TrustPolicy policy, RegistriesD registriesD, InsecureOptions insecure, Action<string> warn, HttpClient lookasideHttp)
+    /// <param name="registriesD">Read only when a signedBy requirement needs a lookaside store (a warm `run` never parses it).</param>
+    public PolicyVerifier(TrustPolicy policy, Func<RegistriesD> registriesD, InsecureOptions insecure, Action<string> warn, HttpClient lookasideHttp)
     {
         _policy = policy;
-        _registriesD = registriesD;
+        _registriesD = new Lazy<RegistriesD>(registriesD);
         _insecure = insecure;
         _warn = warn;
         _lookaside = new LookasideReader(lookasideHttp);
@@ -97,7 +98,7 @@ public sealed class PolicyVerifier : IImageVerifier
             throw Refused(reference, match, $"signedBy with keyType {requirement.KeyType} (line {requirement.Line}) cannot be checked: kubefly verifies GPGKeys only");
         }
 
-        var storage = _registriesD.For(reference);
+        var storage = _registriesD.Value.For(reference);
         if (storage.Lookaside is not { } lookaside)
         {
             throw Refused(reference, match, $"signedBy (line {requirement.Line}) needs GPG signatures, and no registries.d file names a lookaside store for {reference.Name} (add \"lookaside: URL\" under \"docker:\" or \"default-docker:\" in {RegistriesD.SystemDirectory}/*.yaml)");

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Kubefly.Oci;
@@ -10,17 +9,20 @@ namespace Kubefly.Trust.Policy;
 public sealed record PolicyMatch(string PolicyPath, string Scope, IReadOnlyList<PolicyRequirement> Requirements)
 {
     /// <summary>
-    /// A stable fingerprint of what was required: an image verified under one set of requirements is
-    /// verified again when the policy in force asks for something else.
+    /// A stable fingerprint of what was required, key contents included: an image verified under one set of
+    /// requirements is verified again when the policy in force asks for something else, or when a key file
+    /// was replaced (a rotated or revoked key). FNV-1a, not SHA-256: it runs on every warm `run`, where
+    /// loading the system's crypto library alone would cost milliseconds, and it guards against a policy
+    /// changing, not against a forger (the policy and the keys are root's files, the record is in root's store).
     /// </summary>
     public string Fingerprint
     {
         get
         {
-            var text = new StringBuilder();
+            var hash = new Fnv1a();
             foreach (var requirement in Requirements)
             {
-                text.Append(requirement.Describe()).Append('\n');
+                hash.Add(Encoding.UTF8.GetBytes(requirement.Describe() + "\n"));
                 foreach (var key in requirement switch
                 {
                     SignedByRequirement signedBy => signedBy.Keys,
@@ -28,16 +30,46 @@ public sealed record PolicyMatch(string PolicyPath, string Scope, IReadOnlyList<
                     _ => [],
                 })
                 {
-                    text.Append(key.Data is null ? key.Path : Convert.ToHexString(SHA256.HashData(key.Data))).Append('\n');
+                    hash.Add(key.Data ?? ReadKeyOrNothing(key.Path!));
+                    hash.Add("\n"u8);
                 }
             }
 
-            return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+            return $"fnv1a64:{hash.Value:x16}";
         }
     }
 
     /// <summary>Whether the requirements accept anything without looking at signatures.</summary>
     public bool AcceptsAnything => Requirements.Count > 0 && Requirements.All(r => r is InsecureAcceptAnything);
+
+    // A key that cannot be read now fingerprints as its absence: the verification that follows says why.
+    private static byte[] ReadKeyOrNothing(string path)
+    {
+        try
+        {
+            return BoundedFile.Read(path, 1 << 20, "trusted key file");
+        }
+        catch (TrustException)
+        {
+            return [];
+        }
+    }
+
+    private struct Fnv1a()
+    {
+        public ulong Value { get; private set; } = 14695981039346656037UL;
+
+        public void Add(ReadOnlySpan<byte> bytes)
+        {
+            var value = Value;
+            foreach (var b in bytes)
+            {
+                value = (value ^ b) * 1099511628211UL;
+            }
+
+            Value = value;
+        }
+    }
 }
 
 /// <summary>

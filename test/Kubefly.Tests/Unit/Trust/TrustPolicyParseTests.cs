@@ -122,6 +122,28 @@ public sealed class TrustPolicyParseTests
     }
 
     [Fact]
+    public void Replacing_a_key_file_changes_the_fingerprint_so_stored_images_are_verified_again()
+    {
+        var directory = Directory.CreateTempSubdirectory("kubefly-fingerprint-");
+        try
+        {
+            var key = System.IO.Path.Combine(directory.FullName, "cosign.pub");
+            File.WriteAllText(key, "first key");
+            var policy = TrustPolicy.Parse(Encoding.UTF8.GetBytes($"{{\"default\": [{{\"type\": \"sigstoreSigned\", \"keyPath\": \"{key}\"}}]}}"), Path);
+            var image = ImageReference.Parse("example.com/app:v1");
+            var before = policy.Match(image).Fingerprint;
+
+            File.WriteAllText(key, "rotated key");
+
+            Assert.NotEqual(before, policy.Match(image).Fingerprint);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_policy_file_that_does_not_exist_is_named()
     {
         var error = Assert.Throws<TrustException>(() => TrustPolicy.Load("/nonexistent/policy.json"));
