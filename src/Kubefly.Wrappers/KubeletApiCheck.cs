@@ -110,6 +110,11 @@ public static class KubeletApiCheck
                 {
                     incomplete = $"cannot check the kubelet configuration file {config}: {e.Message}";
                 }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+                {
+                    // YamlDotNet's scanner throws these for some malformed input (found by fuzzing registries.d).
+                    incomplete = $"cannot check the kubelet configuration file {config}: not valid YAML";
+                }
             }
         }
 

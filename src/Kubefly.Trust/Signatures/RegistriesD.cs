@@ -99,6 +99,11 @@ public sealed class RegistriesD
             // YamlDotNet's mapping refuses a repeated key with a bare ArgumentException.
             throw new TrustException($"registries.d {file}: a key is repeated in one mapping");
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this for some malformed input (found by fuzzing).
+            throw new TrustException($"registries.d {file}: not valid YAML");
+        }
 
         foreach (var (keyNode, value) in root.Children)
         {

@@ -41,8 +41,9 @@ public sealed class SimpleSigningVerifier
 
                 bundles.Add(bundle);
             }
-            catch (Exception e) when (e is PgpException or IOException or ArgumentException or InvalidOperationException or NotSupportedException)
+            catch (Exception e) when (e is not (TrustException or OutOfMemoryException))
             {
+                // BouncyCastle is a parser of untrusted bytes: whatever it throws means "not a keyring".
                 throw new TrustException($"{description} is not an OpenPGP public keyring ({Describe(e)}); export one with `gpg --export KEYID > FILE`");
             }
         }
@@ -62,8 +63,10 @@ public sealed class SimpleSigningVerifier
         {
             return VerifyOpenPgp(signature);
         }
-        catch (Exception e) when (e is PgpException or IOException or ArgumentException or InvalidOperationException or NotSupportedException or InvalidCastException or FormatException or OverflowException or IndexOutOfRangeException or EndOfStreamException)
+        catch (Exception e) when (e is not (UnacceptableSignatureException or OutOfMemoryException))
         {
+            // BouncyCastle parses the hostile bytes: whatever it throws (UnsupportedPacketVersionException,
+            // IndexOutOfRangeException, ... found by fuzzing) means the signature is not one.
             throw new UnacceptableSignatureException($"not a valid OpenPGP signed message ({Describe(e)})");
         }
     }

@@ -158,6 +158,82 @@ public sealed class ParserPropertyTests
     }
 
     /// <summary>Valid seeds, their mutations (a character inserted, deleted or replaced, a slice repeated), and random text.</summary>
+    [Fact]
+    public void Trust_policies_parse_or_are_refused_with_a_line() =>
+        Inputs(
+            """{"default": [{"type": "reject"}], "transports": {"docker": {"quay.io/coreos": [{"type": "sigstoreSigned", "keyPath": "/k.pub", "signedIdentity": {"type": "remapIdentity", "prefix": "a.io", "signedPrefix": "b.io"}}]}}}""",
+            """{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyData": "AAEC"}], "transports": {"oci": {"/srv": [{"type": "insecureAcceptAnything"}]}}}""")
+            .Sample(
+                text =>
+                {
+                    try
+                    {
+                        var policy = Kubefly.Trust.Policy.TrustPolicy.Parse(Encoding.UTF8.GetBytes(text), "/p.json");
+                        _ = policy.Match(ImageReference.Parse("quay.io/coreos/hyperkube:v1")).Fingerprint;
+                    }
+                    catch (Kubefly.Trust.Policy.PolicyFileException e)
+                    {
+                        Assert.StartsWith("policy /p.json:", e.Message, StringComparison.Ordinal);
+                        Assert.DoesNotMatch(NotKubeflysWords(), e.Message);
+                    }
+                },
+                iter: Iterations,
+                time: FuzzSeconds);
+
+    [Fact]
+    public void Registries_d_files_parse_or_are_refused_in_kubeflys_words() =>
+        Inputs("default-docker:\n  lookaside: file:///var/lib/sigs\ndocker:\n  quay.io/coreos:\n    lookaside: https://sigs.example.com\n    use-sigstore-attachments: true\n")
+            .Sample(
+                text =>
+                {
+                    try
+                    {
+                        new Kubefly.Trust.Signatures.RegistriesD().Add("/d/x.yaml", Encoding.UTF8.GetBytes(text));
+                    }
+                    catch (Kubefly.Trust.TrustException e)
+                    {
+                        Assert.Contains("registries.d /d/x.yaml", e.Message, StringComparison.Ordinal);
+                        Assert.DoesNotMatch(NotKubeflysWords(), e.Message);
+                    }
+                },
+                iter: Iterations,
+                time: FuzzSeconds);
+
+    [Fact]
+    public void Signed_payloads_parse_or_are_refused_in_kubeflys_words() =>
+        Inputs("""{"critical":{"identity":{"docker-reference":"quay.io/coreos/hyperkube:v1"},"image":{"docker-manifest-digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"type":"atomic container signature"},"optional":{"creator":"x"}}""")
+            .Sample(
+                text =>
+                {
+                    try
+                    {
+                        Kubefly.Trust.Signatures.SignaturePayload.Parse(Encoding.UTF8.GetBytes(text), Kubefly.Trust.Signatures.SignaturePayload.SimpleSigningType);
+                    }
+                    catch (Kubefly.Trust.Signatures.UnacceptableSignatureException e)
+                    {
+                        Assert.DoesNotMatch(NotKubeflysWords(), e.Message);
+                    }
+                },
+                iter: Iterations,
+                time: FuzzSeconds);
+
+    [Fact]
+    public void Gpg_signatures_and_cosign_keys_from_anywhere_are_refused_in_kubeflys_words()
+    {
+        var keyring = Kubefly.Trust.Signatures.SimpleSigningVerifier.FromKeyrings([]);
+        Gen.OneOf(Gen.Byte.Array[0, 600], Bytes("-----BEGIN PGP MESSAGE-----\n\nowGbwMvMwMV4wSZ0\n=abcd\n-----END PGP MESSAGE-----\n"))
+            .Sample(
+                bytes =>
+                {
+                    var error = Assert.Throws<Kubefly.Trust.Signatures.UnacceptableSignatureException>(() => keyring.Verify(bytes));
+                    Assert.DoesNotMatch(NotKubeflysWords(), error.Message);
+                    var keyError = Assert.ThrowsAny<Kubefly.Trust.TrustException>(() => Kubefly.Trust.Signatures.SigstoreVerifier.FromPem([("key file /k.pub", bytes)]).Dispose());
+                    Assert.DoesNotMatch(NotKubeflysWords(), keyError.Message);
+                },
+                iter: Iterations,
+                time: FuzzSeconds);
+    }
+
     private static Gen<string> Inputs(params string[] seeds) => Gen.OneOf(
         AnyText,
         Gen.Select(OneOf(seeds), Gen.Int[0, 4], Gen.Int[0, 1000], Gen.Int[1, 20], AnyChar, Mutate));

@@ -46,11 +46,12 @@ public sealed class RegistriesDTests
     [InlineData("docker:\n  Not A Scope:\n    lookaside: file:///x\n", 2, "scope \"Not A Scope\"")]
     [InlineData("docker: [1, 2]\n", 1, "must map scopes")]
     [InlineData("docker:\n  example.com: {lookaside: 'file:///x'\n", 3, "not valid YAML")]
+    [InlineData("default-docker:\n { lookaside: file:///var/lib/sigs\ndocker:\n  quay.io/coreos:\n    lookaside: https://sigs.example.com\n", 0, "not valid YAML")] // YamlDotNet's scanner threw InvalidOperationException (fuzzing)
     public void A_bad_file_is_refused_naming_file_and_line(string yaml, int line, string message)
     {
         var error = Assert.Throws<TrustException>(() => new RegistriesD().Add("/etc/containers/registries.d/x.yaml", Encoding.UTF8.GetBytes(yaml)));
 
-        Assert.Contains($"/etc/containers/registries.d/x.yaml:{line}:", error.Message, StringComparison.Ordinal);
+        Assert.Contains(line == 0 ? "/etc/containers/registries.d/x.yaml: " : $"/etc/containers/registries.d/x.yaml:{line}:", error.Message, StringComparison.Ordinal);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 

@@ -151,6 +151,13 @@ public sealed class KubeletApiCheckTests : IDisposable
 
         var notMapping = Config("list.yaml", "- a\n- b\n");
         Assert.NotNull(Check([.. SecureFlags.Split(' '), $"--config={notMapping}"]).Incomplete);
+
+        // YamlDotNet's scanner throws InvalidOperationException, and a repeated key ArgumentException (the
+        // same library misbehaving on registries.d input, found by fuzzing): still an incomplete check.
+        var scannerState = Config("scanner.yaml", "authentication:\n { anonymous: true\nauthorization:\n  mode: Webhook\n");
+        Assert.Contains("scanner.yaml", Check([.. SecureFlags.Split(' '), $"--config={scannerState}"]).Incomplete, StringComparison.Ordinal);
+        var repeated = Config("repeated.yaml", "readOnlyPort: 0\nreadOnlyPort: 10255\n");
+        Assert.NotNull(Check([.. SecureFlags.Split(' '), $"--config={repeated}"]).Incomplete);
     }
 
     [Fact]
