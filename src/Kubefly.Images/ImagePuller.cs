@@ -70,6 +70,11 @@ public sealed class ImagePuller
 
         var root = await source.GetManifestAsync(reference.Digest, cancellationToken).ConfigureAwait(false);
         var verification = await _verifier.VerifyAsync(reference, root.Digest, source as IAttachedSignatureSource, cancellationToken).ConfigureAwait(false);
+        if (verification.SignaturesChecked)
+        {
+            _progress.Message($"{reference}: {verification.Summary}");
+        }
+
         var resolved = await ManifestResolver.ResolveAsync(source, root, _platform, cancellationToken).ConfigureAwait(false);
         var manifestDigest = resolved.Raw.Digest;
         var name = reference.ToString();

@@ -9,7 +9,8 @@ namespace Kubefly.Trust;
 /// </summary>
 /// <param name="Summary">In an operator's words: "sigstoreSigned by key file /etc/pki/cosign.pub".</param>
 /// <param name="PolicyFingerprint">What the policy required (<see cref="Policy.PolicyMatch.Fingerprint"/>), or "" when no policy was in force.</param>
-public sealed record VerificationRecord(string Summary, string PolicyFingerprint);
+/// <param name="SignaturesChecked">Whether a signature was verified (rather than the image accepted without one).</param>
+public sealed record VerificationRecord(string Summary, string PolicyFingerprint, bool SignaturesChecked = false);
 
 /// <summary>
 /// Decides whether an image may be used. Checks that need no content run before any network access;

@@ -77,7 +77,7 @@ public sealed class PolicyVerifier : IImageVerifier
             passed.Add(outcome);
         }
 
-        return new VerificationRecord(string.Join("; ", passed.Distinct()), match.Fingerprint);
+        return new VerificationRecord(string.Join("; ", passed.Distinct()), match.Fingerprint, match.Requirements.Any(r => r.NeedsSignatures));
     }
 
     public bool IsCurrent(ImageReference reference, VerificationRecord? recorded)

@@ -52,6 +52,7 @@ public sealed class CosignPolicyTests : IDisposable
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal(_manifest, Digest.Parse(result.StandardOutput.Trim()));
         Assert.DoesNotContain("verification has been disabled", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"{Image}: sigstoreSigned by key file {_keys.Combine("cosign.pub")}", result.StandardError, StringComparison.Ordinal);
         var list = Kubefly("image", "list", "--fields=name,verified", "--no-legend");
         Assert.Contains($"sigstoreSigned by key file {_keys.Combine("cosign.pub")}", list.StandardOutput, StringComparison.Ordinal);
     }
