@@ -60,29 +60,35 @@ public sealed class ImagePuller
         return await PullAsync(ImageReference.Parse(image), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<ImageRecord> PullAsync(ImageReference reference, CancellationToken cancellationToken)
+    public Task<ImageRecord> PullAsync(ImageReference reference, CancellationToken cancellationToken) =>
+        PullAsync(reference, reference, names: null, cancellationToken);
+
+    /// <param name="policyReference">The image as the trust policy sees it (an imported archive's own path, not its decompressed copy).</param>
+    /// <param name="names">The names to give the stored image, chosen once its source read the manifest; null: the reference itself.</param>
+    public async Task<ImageRecord> PullAsync(ImageReference reference, ImageReference policyReference, Func<IImageSource, IReadOnlyList<string>>? names, CancellationToken cancellationToken)
     {
-        _verifier.CheckReference(reference);
+        _verifier.CheckReference(policyReference);
         using var storeLock = _store.LockStore(exclusive: false);
         _store.CleanStaleTemporaries();
         using var scratch = _store.CreateTempArea();
         using var source = _openSource(reference, scratch);
 
         var root = await source.GetManifestAsync(reference.Digest, cancellationToken).ConfigureAwait(false);
-        var verification = await _verifier.VerifyAsync(reference, root.Digest, source as IAttachedSignatureSource, cancellationToken).ConfigureAwait(false);
+        var verification = await _verifier.VerifyAsync(policyReference, root.Digest, source as IAttachedSignatureSource, cancellationToken).ConfigureAwait(false);
         if (verification.SignaturesChecked)
         {
             _progress.Message($"{reference}: {verification.Summary}");
         }
 
+        var imageNames = names?.Invoke(source) ?? [reference.ToString()];
+
         var resolved = await ManifestResolver.ResolveAsync(source, root, _platform, cancellationToken).ConfigureAwait(false);
         var manifestDigest = resolved.Raw.Digest;
-        var name = reference.ToString();
 
         if (_store.FindRecord(manifestDigest) is { } existing && existing.Layers.All(l => _store.HasLayer(l.DiffId) && _store.HasBlob(l.Blob)))
         {
             _progress.Message($"image {manifestDigest} already in the store");
-            return Rename(existing with { Verified = verification.Summary, VerifiedPolicy = verification.PolicyFingerprint }, name);
+            return RenameAll(existing with { Verified = verification.Summary, VerifiedPolicy = verification.PolicyFingerprint }, imageNames);
         }
 
         var configBytes = await ReadSmallBlobAsync(source, resolved.Manifest.Config, "image config", cancellationToken).ConfigureAwait(false);
@@ -177,7 +183,23 @@ public sealed class ImagePuller
             Verified = verification.Summary,
             VerifiedPolicy = verification.PolicyFingerprint,
         };
-        return Rename(record, name);
+        return RenameAll(record, imageNames);
+    }
+
+    private ImageRecord RenameAll(ImageRecord record, IReadOnlyList<string> names)
+    {
+        if (names.Count == 0)
+        {
+            _store.WriteRecord(record);
+            return record;
+        }
+
+        foreach (var name in names)
+        {
+            record = Rename(record, name);
+        }
+
+        return record;
     }
 
     /// <summary>

@@ -23,6 +23,7 @@ internal static class ImageCommand
         command.Subcommands.Add(Extract(globals, "render", "render an image's rootfs into a directory (same as extract for OCI images)"));
         command.Subcommands.Add(CatManifest(globals));
         command.Subcommands.Add(Sign(globals));
+        command.Subcommands.Add(Import(globals));
         return command;
     }
 
@@ -218,6 +219,33 @@ internal static class ImageCommand
         {
             var services = Services(globals, result);
             ImageExporter.Extract(services.Store, services.Require(result.GetValue(image)!), Path.GetFullPath(result.GetValue(directory)!), result.GetValue(rootfsOnly), result.GetValue(overwrite), CancellationToken.None);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Import(GlobalOptionSet globals)
+    {
+        var files = new Argument<string[]>("FILE") { Description = "an OCI archive or `docker save` output, plain or compressed with gzip or zstd", Arity = ArgumentArity.OneOrMore };
+        var name = new Option<string?>("--name") { Description = "the name to store the image under (default: the names the archive gives it); one FILE only" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress output" };
+        var command = new Command("import", "load image archives into the store (for nodes without a registry), verified by the trust policy as a fetch is") { files, name, quiet };
+        command.SetAction(result =>
+        {
+            var paths = result.GetValue(files)!;
+            if (result.GetValue(name) is not null && paths.Length > 1)
+            {
+                throw new UsageException("image import: --name names one image: give one FILE with it");
+            }
+
+            var services = new ImageServices(globals.Read(result), PullProgressDisplay.For(result.GetValue(quiet)));
+            var importer = new ImageImporter(services.Store, services.Puller);
+            foreach (var path in paths)
+            {
+                var record = importer.ImportAsync(path, result.GetValue(name), CancellationToken.None).GetAwaiter().GetResult();
+                Console.Out.WriteLine($"{record.ManifestDigest} {string.Join(",", record.Names)}");
+            }
+
             return ExitCodes.Success;
         });
         return command;

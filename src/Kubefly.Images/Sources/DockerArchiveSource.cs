@@ -24,6 +24,8 @@ public sealed class DockerArchiveSource : IImageSource
 
     public ImageReference Reference { get; }
 
+    public IReadOnlyList<string> OwnNames { get; private init; } = [];
+
     public static DockerArchiveSource Open(ImageReference reference, string scratchDirectory)
     {
         var files = ArchiveFiles.Extract(reference.Path!, scratchDirectory, reference.Original);
@@ -37,7 +39,7 @@ public sealed class DockerArchiveSource : IImageSource
             var layers = entry.Layers.Select(layer => AddLayer(blobs, files.Get(layer, reference.Original))).ToList();
             var manifest = new ImageManifest { SchemaVersion = 2, MediaType = MediaTypes.OciManifest, Config = config, Layers = layers };
             var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, OciJsonContext.Default.ImageManifest);
-            return new DockerArchiveSource(reference, files, blobs, new RawManifest(bytes, MediaTypes.OciManifest, Digest.Compute(bytes)));
+            return new DockerArchiveSource(reference, files, blobs, new RawManifest(bytes, MediaTypes.OciManifest, Digest.Compute(bytes))) { OwnNames = entry.RepoTags ?? [] };
         }
         catch
         {

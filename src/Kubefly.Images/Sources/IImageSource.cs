@@ -19,6 +19,12 @@ public interface IImageSource : IDisposable
 
     /// <summary>A blob's bytes, not yet verified: callers read it through a <see cref="DigestingStream"/>.</summary>
     Task<Stream> OpenBlobUnverifiedAsync(Descriptor blob, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The names the image carries itself (a docker archive's RepoTags, an OCI layout's full reference
+    /// in its ref.name annotation), as written, once the manifest was read; `image import` names it so.
+    /// </summary>
+    IReadOnlyList<string> OwnNames => [];
 }
 
 /// <summary>Manifest bytes as received, with the media type they were served as and their digest.</summary>

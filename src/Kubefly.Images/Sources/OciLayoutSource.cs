@@ -50,8 +50,16 @@ public sealed class OciLayoutSource : IImageSource
             return Task.FromResult(new RawManifest(bytes, MediaTypes.OciIndex, Digest.Compute(bytes)));
         }
 
+        if (candidates[0].Annotations?.GetValueOrDefault(RefNameAnnotation) is { } refName && refName.Contains('/', StringComparison.Ordinal))
+        {
+            OwnNames = [refName];
+        }
+
         return Task.FromResult(ReadManifestBlob(candidates[0].Digest, candidates[0].MediaType));
     }
+
+    /// <summary>The chosen image's ref.name when it is a full reference ("quay.io/coreos/etcd:v3"), not a bare tag.</summary>
+    public IReadOnlyList<string> OwnNames { get; private set; } = [];
 
     public Task<Stream> OpenBlobUnverifiedAsync(Descriptor blob, CancellationToken cancellationToken) =>
         Task.FromResult<Stream>(OpenBlob(blob.Digest));
