@@ -14,10 +14,14 @@ public sealed class ImageServices
 {
     private readonly Lazy<RegistryClient> _registry;
     private readonly Lazy<ImagePuller> _puller;
+    private readonly GlobalOptions _globals;
+    private readonly IPullProgress _progress;
 
     public ImageServices(GlobalOptions globals, IPullProgress progress, Platform? platform = null)
     {
         Globals = globals;
+        _globals = globals;
+        _progress = progress;
         _registry = new Lazy<RegistryClient>(() => new RegistryClient(new RegistryClientOptions
         {
             RegistriesConf = RegistriesConf.Load(),
@@ -37,6 +41,22 @@ public sealed class ImageServices
     public ImageStore Store { get; }
 
     public ImagePuller Puller => _puller.Value;
+
+    /// <summary>
+    /// The image for `run` and `fetch`: from the store, else from an archive waiting in DIR/import/, else
+    /// fetched as the pull policy allows. The import directory is only read when the store lacks the image.
+    /// </summary>
+    public async Task<ImageRecord> AcquireAsync(string image, PullPolicy policy, CancellationToken cancellationToken)
+    {
+        if (Store.Find(image) is null && await ImportDirectory.ImportPendingAsync(cancellationToken).ConfigureAwait(false) > 0)
+        {
+            _progress.Message($"{image}: looked for it among the archives imported from {ImportDirectory.Path}");
+        }
+
+        return await Puller.AcquireAsync(image, policy, cancellationToken).ConfigureAwait(false);
+    }
+
+    public ImportDirectory ImportDirectory => new(_globals.Dir, new ImageImporter(Store, Puller), _progress.Message);
 
     /// <summary>The stored image a user named (name, reference or ID), or a clear error.</summary>
     public ImageRecord Require(string nameOrId) =>

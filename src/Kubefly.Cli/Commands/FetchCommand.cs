@@ -19,7 +19,7 @@ internal static class FetchCommand
             var services = new ImageServices(globals.Read(result), PullProgressDisplay.For(result.GetValue(quiet)), result.GetValue(platform) is { } p ? Platform.Parse(p) : null);
             foreach (var name in result.GetValue(image)!)
             {
-                var record = services.Puller.AcquireAsync(name, PullPolicyOption.Parse(result.GetValue(policy)), CancellationToken.None).GetAwaiter().GetResult();
+                var record = services.AcquireAsync(name, PullPolicyOption.Parse(result.GetValue(policy)), CancellationToken.None).GetAwaiter().GetResult();
                 Console.Out.WriteLine(record.ManifestDigest.ToString());
             }
 

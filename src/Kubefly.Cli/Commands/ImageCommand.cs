@@ -226,13 +226,31 @@ internal static class ImageCommand
 
     private static Command Import(GlobalOptionSet globals)
     {
-        var files = new Argument<string[]>("FILE") { Description = "an OCI archive or `docker save` output, plain or compressed with gzip or zstd", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("FILE") { Description = "an OCI archive or `docker save` output, plain or compressed with gzip or zstd", Arity = ArgumentArity.ZeroOrMore };
+        var pending = new Option<bool>("--pending") { Description = "import the archives waiting in DIR/import/ (what `kubefly unit import`'s path unit runs)" };
         var name = new Option<string?>("--name") { Description = "the name to store the image under (default: the names the archive gives it); one FILE only" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress output" };
-        var command = new Command("import", "load image archives into the store (for nodes without a registry), verified by the trust policy as a fetch is") { files, name, quiet };
+        var command = new Command("import", "load image archives into the store (for nodes without a registry), verified by the trust policy as a fetch is") { files, name, quiet, pending };
         command.SetAction(result =>
         {
-            var paths = result.GetValue(files)!;
+            var paths = result.GetValue(files) ?? [];
+            if (result.GetValue(pending))
+            {
+                if (paths.Length > 0 || result.GetValue(name) is not null)
+                {
+                    throw new UsageException("image import: --pending takes no FILE and no --name");
+                }
+
+                var pendingServices = new ImageServices(globals.Read(result), PullProgressDisplay.For(result.GetValue(quiet)));
+                pendingServices.ImportDirectory.ImportPendingAsync(CancellationToken.None).GetAwaiter().GetResult();
+                return ExitCodes.Success;
+            }
+
+            if (paths.Length == 0)
+            {
+                throw new UsageException("image import: name at least one FILE (or --pending)");
+            }
+
             if (result.GetValue(name) is not null && paths.Length > 1)
             {
                 throw new UsageException("image import: --name names one image: give one FILE with it");

@@ -68,7 +68,7 @@ internal static class RunCommand
         {
             var services = new ImageServices(globals with { Insecure = insecure }, new StandardErrorProgress());
             using var shared = services.Store.LockStore(exclusive: false);
-            var record = services.Puller.AcquireAsync(image, policy, CancellationToken.None).GetAwaiter().GetResult();
+            var record = services.AcquireAsync(image, policy, CancellationToken.None).GetAwaiter().GetResult();
             var stored = services.Store.Load(record);
             services.Store.Pin(stored.ManifestDigest, pod.Value, podsDirectory);
             services.Store.Touch(stored.ManifestDigest);

@@ -9,7 +9,7 @@ internal static class UnitCommand
 {
     public static Command Create(GlobalOptionSet globals)
     {
-        var name = new Argument<string>("name") { Description = "kubelet, etcd or flannel" };
+        var name = new Argument<string>("name") { Description = "kubelet, etcd or flannel; or import (a path unit that imports archives dropped into DIR/import/)" };
         var flags = new Argument<string[]>("flags") { Description = "the app's own flags (after --)", Arity = ArgumentArity.ZeroOrMore };
         var image = new Option<string?>("--image") { Description = "full image reference (sets KUBELET_IMAGE, ETCD_IMAGE or FLANNEL_IMAGE)" };
         var imageTag = new Option<string?>("--image-tag") { Description = "image tag (sets KUBELET_IMAGE_TAG, ...)" };
@@ -21,6 +21,12 @@ internal static class UnitCommand
         command.SetAction(result =>
         {
             var wanted = result.GetValue(name)!;
+            if (wanted == "import")
+            {
+                Console.Out.Write(ImportUnits(globals.Read(result).Dir));
+                return ExitCodes.Success;
+            }
+
             var profile = WrapperProfiles.Find(wanted)
                 ?? throw new UsageException($"unknown wrapper \"{wanted}\": expected one of: {string.Join(", ", WrapperProfiles.All.Select(p => p.Name))}");
             var request = new UnitRequest(result.GetValue(image), result.GetValue(imageTag), result.GetValue(flags) ?? []);
@@ -34,4 +40,28 @@ internal static class UnitCommand
         });
         return command;
     }
+
+    /// <summary>A path unit watching DIR/import/ and the oneshot service it starts (both printed, each under its file name).</summary>
+    private static string ImportUnits(string dir) => $"""
+        # /etc/systemd/system/kubefly-import.path
+        [Unit]
+        Description=Import image archives dropped into {dir}/import
+
+        [Path]
+        PathChanged={dir}/import
+        MakeDirectory=yes
+        DirectoryMode=0755
+
+        [Install]
+        WantedBy=multi-user.target
+
+        # /etc/systemd/system/kubefly-import.service
+        [Unit]
+        Description=Import image archives from {dir}/import
+
+        [Service]
+        Type=oneshot
+        ExecStart=/usr/bin/kubefly --dir={dir} image import --pending
+
+        """;
 }

@@ -111,5 +111,54 @@ public sealed class ImageImportTests : IDisposable
         Assert.Contains($"docker-archive:{archive}.gz is refused by the policy", result.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void An_archive_dropped_into_the_import_directory_is_imported_once_when_an_image_is_needed()
+    {
+        var import = Path.Combine(_state.Path, "import");
+        Directory.CreateDirectory(import);
+        ProgramRunner.Shell($"skopeo copy -q oci:{TestImages.Layout}:{TestImages.Busybox} docker-archive:{import}/hyperkube.tar:quay.io/coreos/hyperkube:v1.5.4_coreos.0");
+        File.WriteAllText(Path.Combine(import, "broken.tar"), "not an archive");
+
+        var first = Kubefly("fetch", "--pull-policy=never", "quay.io/coreos/hyperkube:v1.5.4_coreos.0");
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains($"imported {import}/hyperkube.tar as quay.io/coreos/hyperkube:v1.5.4_coreos.0", first.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"{import}/broken.tar was not imported and is moved to {import}/failed/broken.tar", first.StandardError, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(import, "failed", "broken.tar.error")));
+        Assert.False(File.Exists(Path.Combine(import, "broken.tar")));
+
+        // Imported once: removed from the store, the same file is not imported again.
+        Assert.True(Kubefly("image", "rm", "quay.io/coreos/hyperkube:v1.5.4_coreos.0").ExitCode == 0);
+        var again = Kubefly("fetch", "--pull-policy=never", "quay.io/coreos/hyperkube:v1.5.4_coreos.0");
+        Assert.Equal(254, again.ExitCode);
+        Assert.DoesNotContain("imported", again.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("broken.tar", again.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_import_directory_others_can_write_to_is_refused()
+    {
+        var import = Path.Combine(_state.Path, "import");
+        Directory.CreateDirectory(import);
+        File.SetUnixFileMode(import, (UnixFileMode)0b111_111_111);
+        File.WriteAllText(Path.Combine(import, "planted.tar"), "x");
+
+        var result = Kubefly("image", "import", "--pending");
+
+        Assert.Equal(254, result.ExitCode);
+        Assert.Contains($"refusing to use state directory {import}: it is writable by group or others", result.StandardError, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(import, "planted.tar")), "nothing was touched");
+    }
+
+    [Fact]
+    public void Unit_import_prints_a_path_unit_for_the_import_directory()
+    {
+        var units = Kubefly("unit", "import");
+
+        Assert.True(units.ExitCode == 0, units.ToString());
+        Assert.Contains($"PathChanged={_state.Path}/import", units.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"ExecStart=/usr/bin/kubefly --dir={_state.Path} image import --pending", units.StandardOutput, StringComparison.Ordinal);
+    }
+
     private ProcessResult Kubefly(params string[] arguments) => KubeflyProcess.Run(["--dir", _state.Path, $"--policy={_policy}", .. arguments]);
 }

@@ -88,7 +88,7 @@ public sealed class RegistryPullTests : IDisposable
         using var client = _clients.CreateInsecure(_registry.Host);
         using var source = new RegistrySource(ImageReference.Parse($"{_registry.Host}/team/absent:nope"), client);
 
-        var error = await Assert.ThrowsAsync<ImageException>(() => source.GetManifestAsync(null, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<ManifestUnknownException>(() => source.GetManifestAsync(null, CancellationToken.None));
 
         Assert.Contains("manifest unknown", error.Message, StringComparison.Ordinal);
         Assert.Contains($"{_registry.Host}/team/absent:nope", error.Message, StringComparison.Ordinal);
