@@ -2,6 +2,23 @@ using System.Text.Json.Serialization;
 
 namespace Kubefly.Cli;
 
+/// <summary>One line of `kubefly doctor`: ok, warn or fail, what was found, and what to do about it.</summary>
+public sealed record DoctorCheck
+{
+    [JsonPropertyName("check")]
+    public string Name { get; init; } = string.Empty;
+
+    [JsonPropertyName("status")]
+    public required string Status { get; init; }
+
+    [JsonPropertyName("detail")]
+    public required string Detail { get; init; }
+
+    [JsonPropertyName("fix")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Fix { get; init; }
+}
+
 /// <summary>`trust --format=json`: the policy in force, or what it requires of one image.</summary>
 public sealed record TrustReport
 {
@@ -74,6 +91,7 @@ public sealed record ImageListItem
 
 [JsonSerializable(typeof(List<ImageListItem>))]
 [JsonSerializable(typeof(TrustReport))]
+[JsonSerializable(typeof(List<DoctorCheck>))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
 }

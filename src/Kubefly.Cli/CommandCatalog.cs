@@ -15,6 +15,7 @@ internal static class CommandCatalog
         yield return Commands.FetchCommand.Create(globals);
         yield return Commands.ImageCommand.Create(globals);
         yield return Commands.TrustCommand.Create(globals);
+        yield return Commands.DoctorCommand.Create(globals);
         yield return Commands.WrapperCommand.Create(globals);
         yield return Commands.UnitCommand.Create(globals);
     }

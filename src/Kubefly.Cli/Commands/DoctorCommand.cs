@@ -1,0 +1,234 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Kubefly.Images.Registry;
+using Kubefly.Images.Store;
+using Kubefly.Linux;
+using Kubefly.Oci;
+using Kubefly.Trust.Policy;
+using Kubefly.Trust.Signatures;
+
+namespace Kubefly.Cli.Commands;
+
+/// <summary>
+/// `kubefly doctor`: whether this node can run what its units ask, one line per check, each failure with
+/// its fix. Every check runs (a failed one does not hide the next), and one that cannot run says so.
+/// </summary>
+internal static class DoctorCommand
+{
+    private const long MinimumFreeBytes = 2L << 30;
+    private static readonly TimeSpan RegistryTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan AllowedClockSkew = TimeSpan.FromMinutes(5);
+
+    public static Command Create(GlobalOptionSet globals)
+    {
+        var format = new Option<string?>("--format") { Description = "json or json-pretty" };
+        var offline = new Option<bool>("--offline") { Description = "skip the checks that talk to registries" };
+        var command = new Command("doctor", "check that this node can run kubefly's pods and reach its registries; exit 1 when a check fails") { format, offline };
+        command.SetAction(result =>
+        {
+            var json = result.GetValue(format);
+            if (json is not (null or "json" or "json-pretty"))
+            {
+                throw new UsageException($"invalid --format \"{json}\": expected json or json-pretty");
+            }
+
+            var options = globals.Read(result);
+            var checks = new List<DoctorCheck>();
+            Run(checks, "kernel: openat2", CheckOpenat2);
+            Run(checks, "kernel: overlay filesystem", CheckOverlay);
+            Run(checks, "cgroups", CheckCgroups);
+            Run(checks, "mount propagation of /", () => CheckPropagation("/"));
+            if (Directory.Exists("/var/lib/kubelet"))
+            {
+                Run(checks, "mount propagation of /var/lib/kubelet", () => CheckPropagation("/var/lib/kubelet"));
+            }
+
+            Run(checks, $"state directory {options.Dir}", () => CheckStateDirectory(options.Dir));
+            Run(checks, "free space", () => CheckFreeSpace(options.Dir));
+            RegistriesConf? registries = null;
+            Run(checks, "registries.conf", () =>
+            {
+                registries = RegistriesConf.Load();
+                return Ok($"{registries.Source}: {registries.Registries.Count} registr{(registries.Registries.Count == 1 ? "y" : "ies")} configured");
+            });
+            Run(checks, "trust policy", () => CheckPolicy(options.Policy));
+            Run(checks, "registries.d", () =>
+            {
+                RegistriesD.LoadDefault(null);
+                return Ok("parses (or there is none)");
+            });
+            Run(checks, "registry credentials", () =>
+            {
+                var store = CredentialStore.FromEnvironment();
+                return Ok(store.Files.Count == 0 ? "no credential files (anonymous pulls only)" : $"read {string.Join(", ", store.Files)}");
+            });
+            if (!result.GetValue(offline) && registries is not null)
+            {
+                foreach (var (host, insecure) in Hosts(registries))
+                {
+                    Run(checks, $"registry {host}", () => CheckRegistry(host, insecure));
+                }
+            }
+
+            Print(checks, json);
+            return checks.Any(c => c.Status == "fail") ? 1 : ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static void Run(List<DoctorCheck> checks, string name, Func<DoctorCheck> check)
+    {
+        try
+        {
+            checks.Add(check() with { Name = name });
+        }
+        catch (Exception e) when (e is KubeflyException or IOException or UnauthorizedAccessException or SyscallException or HttpRequestException or TaskCanceledException)
+        {
+            checks.Add(new DoctorCheck { Name = name, Status = "fail", Detail = ExitCodes.Describe(e), Fix = "see the message; fix the file or setting it names" });
+        }
+    }
+
+    private static DoctorCheck Ok(string detail) => new() { Status = "ok", Detail = detail };
+
+    private static DoctorCheck Warn(string detail, string fix) => new() { Status = "warn", Detail = detail, Fix = fix };
+
+    private static DoctorCheck Fail(string detail, string fix) => new() { Status = "fail", Detail = detail, Fix = fix };
+
+    private static DoctorCheck CheckOpenat2()
+    {
+        var errno = Interop.TryOpenat2(AtCwd.Handle, "/", Interop.O_RDONLY | Interop.O_DIRECTORY, 0, Interop.RESOLVE_IN_ROOT, out var handle);
+        handle.Dispose();
+        return errno == 0
+            ? Ok("openat2(2) with RESOLVE_IN_ROOT works: layers are unpacked confined to their rootfs")
+            : Fail($"openat2(2) failed ({errno})", "kubefly needs Linux 5.6 or later (openat2); upgrade the kernel");
+    }
+
+    private static DoctorCheck CheckOverlay()
+    {
+        var filesystems = File.ReadAllText("/proc/filesystems");
+        return filesystems.Split('\n').Any(l => l.EndsWith("\toverlay", StringComparison.Ordinal))
+            ? Ok("overlay is available (pods are overlays of their image's layers)")
+            : Fail("overlay is not in /proc/filesystems", "load it: modprobe overlay (and add it to /etc/modules-load.d)");
+    }
+
+    private static DoctorCheck CheckCgroups() =>
+        File.Exists("/sys/fs/cgroup/cgroup.controllers")
+            ? Ok("cgroup v2 (unified hierarchy)")
+            : Warn("cgroup v1 or hybrid hierarchy", "current kubelets and systemd prefer cgroup v2: boot with systemd.unified_cgroup_hierarchy=1");
+
+    private static DoctorCheck CheckPropagation(string path)
+    {
+        var fields = File.ReadAllLines("/proc/self/mountinfo").Select(l => l.Split(' ')).Where(f => f.Length > 6 && (path == f[4] || path.StartsWith(f[4].TrimEnd('/') + "/", StringComparison.Ordinal))).MaxBy(f => f[4].Length);
+        if (fields is null)
+        {
+            return Warn($"{path} is on no mount listed in /proc/self/mountinfo", "check the mount table");
+        }
+
+        var shared = fields.Skip(6).TakeWhile(f => f != "-").Any(f => f.StartsWith("shared:", StringComparison.Ordinal));
+        return shared
+            ? Ok($"{path} is on a shared mount ({fields[4]}): mounts the kubelet makes under host volumes reach the host")
+            : Warn($"{path} is on a private mount ({fields[4]}): mounts made inside pods will not reach the host", $"mount --make-rshared {fields[4]} (systemd makes / shared at boot)");
+    }
+
+    private static DoctorCheck CheckStateDirectory(string dir)
+    {
+        foreach (var path in new[] { dir, Path.Combine(dir, "images"), Path.Combine(dir, "pods"), Path.Combine(dir, "import") })
+        {
+            StateDirectory.Check(path);
+        }
+
+        return Directory.Exists(dir) ? Ok("owned by root, not writable by group or others") : Ok("does not exist yet (it is created on first use)");
+    }
+
+    private static DoctorCheck CheckFreeSpace(string dir)
+    {
+        var existing = dir;
+        while (!Directory.Exists(existing))
+        {
+            existing = Path.GetDirectoryName(existing) ?? "/";
+        }
+
+        var drive = new DriveInfo(existing);
+        var free = drive.AvailableFreeSpace;
+        var text = $"{free / (1 << 20)} MiB free for {existing}";
+        return free >= MinimumFreeBytes ? Ok(text) : Warn(text, $"free at least {MinimumFreeBytes >> 30} GiB: `kubefly image gc` and `kubefly gc` remove what no pod uses");
+    }
+
+    private static DoctorCheck CheckPolicy(string? explicitPath)
+    {
+        var (path, _) = TrustPolicy.Locate(explicitPath);
+        if (!File.Exists(path))
+        {
+            return Warn($"no policy at {path}: nothing is verified and docker images need --insecure-options=image", "install one: kubefly trust set --type=sigstoreSigned --key=FILE SCOPE");
+        }
+
+        var policy = TrustPolicy.Load(path);
+        return policy.Default.All(r => r is InsecureAcceptAnything) && policy.Transports.Values.SelectMany(s => s.Values).SelectMany(r => r).All(r => r is InsecureAcceptAnything)
+            ? Warn($"{path} parses, and accepts every image without a signature", "require signatures for the images units run: kubefly trust set --type=sigstoreSigned --key=FILE SCOPE")
+            : Ok($"{path} parses");
+    }
+
+    private static IEnumerable<(string Host, bool Insecure)> Hosts(RegistriesConf registries)
+    {
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in registries.Registries.Where(r => !r.Blocked))
+        {
+            foreach (var (location, insecure) in entry.Mirrors.Select(m => (m.Location, m.Insecure)).Append((entry.Location, entry.Insecure)))
+            {
+                var host = location.Split('/')[0];
+                if (host.Length > 0 && !host.StartsWith('*') && seen.Add(host))
+                {
+                    yield return (host, insecure);
+                }
+            }
+        }
+    }
+
+    private static DoctorCheck CheckRegistry(string host, bool insecure)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = RegistryTimeout, AllowAutoRedirect = false }) { Timeout = RegistryTimeout };
+        HttpResponseMessage? response = null;
+        var scheme = "https";
+        try
+        {
+            response = http.GetAsync(new Uri($"https://{host}/v2/")).GetAwaiter().GetResult();
+        }
+        catch (HttpRequestException) when (insecure)
+        {
+            scheme = "http";
+            response = http.GetAsync(new Uri($"http://{host}/v2/")).GetAwaiter().GetResult();
+        }
+
+        using (response)
+        {
+            if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.Unauthorized))
+            {
+                return Fail($"{scheme}://{host}/v2/ answered {(int)response.StatusCode} {response.ReasonPhrase}", "check the registry's address in registries.conf");
+            }
+
+            if (response.Headers.Date is { } date && (date - DateTimeOffset.UtcNow).Duration() > AllowedClockSkew)
+            {
+                return Warn($"reachable over {scheme}, but its clock differs from this node's by {(date - DateTimeOffset.UtcNow).Duration().TotalMinutes.ToString("0", CultureInfo.InvariantCulture)} minutes", "sync the clock (systemd-timesyncd or chrony): tokens and signatures expire");
+            }
+
+            return Ok($"reachable over {scheme} (GET /v2/: {(int)response.StatusCode})");
+        }
+    }
+
+    private static void Print(List<DoctorCheck> checks, string? json)
+    {
+        if (json is not null)
+        {
+            var context = json == "json-pretty" ? new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }) : CliJsonContext.Default;
+            Console.Out.WriteLine(JsonSerializer.Serialize(checks, context.ListDoctorCheck));
+            return;
+        }
+
+        foreach (var check in checks)
+        {
+            Console.Out.WriteLine($"{check.Status,-4}  {check.Name}: {check.Detail}{(check.Fix is { } fix && check.Status != "ok" ? $"\n      fix: {fix}" : string.Empty)}");
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Kubefly.Tests.Infrastructure;
+using Kubefly.Tests.Infrastructure.Registry;
+
+namespace Kubefly.Tests.Integration;
+
+/// <summary>`kubefly doctor` on this node: real kernel checks, real registries on 127.0.0.1.</summary>
+[Trait("Category", "Integration")]
+public sealed class DoctorTests : IDisposable
+{
+    private readonly TempDirectory _state = new("kubefly-state");
+    private readonly TempDirectory _conf = new("kubefly-doctor");
+
+    public void Dispose()
+    {
+        _conf.Dispose();
+        _state.Dispose();
+    }
+
+    [Fact]
+    public void A_reachable_registry_is_ok_an_unreachable_one_fails_with_the_exit_code_and_json_says_the_same()
+    {
+        using var registry = DockerRegistryServer.StartPlain();
+        File.WriteAllText(_conf.Combine("registries.conf"), $"""
+            [[registry]]
+            location = "{registry.Host}"
+            insecure = true
+
+            [[registry]]
+            location = "127.0.0.1:1"
+            insecure = true
+            """);
+
+        var text = Doctor();
+        Assert.Equal(1, text.ExitCode);
+        Assert.Contains($"ok    registry {registry.Host}: reachable over http", text.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("fail  registry 127.0.0.1:1:", text.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("ok    kernel: openat2", text.StandardOutput, StringComparison.Ordinal);
+
+        var json = Doctor("--format=json");
+        var checks = JsonDocument.Parse(json.StandardOutput).RootElement.EnumerateArray().ToDictionary(c => c.GetProperty("check").GetString()!, c => c.GetProperty("status").GetString());
+        Assert.Equal("ok", checks[$"registry {registry.Host}"]);
+        Assert.Equal("fail", checks["registry 127.0.0.1:1"]);
+        Assert.Equal(1, json.ExitCode);
+    }
+
+    [Fact]
+    public void A_state_directory_others_can_write_to_fails_with_the_fix_and_offline_skips_registries()
+    {
+        File.WriteAllText(_conf.Combine("registries.conf"), "[[registry]]\nlocation = \"127.0.0.1:1\"\n");
+        File.SetUnixFileMode(_state.Path, (UnixFileMode)0b111_111_111);
+
+        var result = Doctor("--offline");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"fail  state directory {_state.Path}: refusing to use state directory {_state.Path}: it is writable by group or others", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("chmod go-w", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("registry 127.0.0.1:1", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_broken_policy_fails_naming_its_line()
+    {
+        File.WriteAllText(_conf.Combine("registries.conf"), string.Empty);
+        File.WriteAllText(_conf.Combine("policy.json"), "{\n  \"defualt\": []\n}\n");
+
+        var result = Doctor("--offline", $"--policy={_conf.Combine("policy.json")}");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"fail  trust policy: policy {_conf.Combine("policy.json")}:2: unknown key \"defualt\"", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private ProcessResult Doctor(params string[] arguments) =>
+        KubeflyProcess.Run(["--dir", _state.Path, "doctor", .. arguments], new Dictionary<string, string?> { ["CONTAINERS_REGISTRIES_CONF"] = _conf.Combine("registries.conf") });
+}
