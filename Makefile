@@ -18,7 +18,7 @@ BENCH_DEBS := hyperfine runc podman
 
 MULTICALL := rkt kubelet-wrapper etcd-wrapper flannel-wrapper
 
-.PHONY: build deps bench-deps install-debs test unit-test fuzz demo bench install install-compat format clean
+.PHONY: deb build deps bench-deps install-debs test unit-test fuzz demo bench install install-compat format clean
 
 deps:
 	@$(MAKE) --no-print-directory install-debs PACKAGES="$(DEBS)"
@@ -61,6 +61,10 @@ demo: deps build
 
 bench: bench-deps build
 	@scripts/bench
+
+# Debian packages: kubefly and kubefly-rkt-compat (/usr/bin/rkt), built offline with dpkg-deb.
+deb: build
+	@scripts/build-deb artifacts/deb
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/kubefly
