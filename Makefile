@@ -13,12 +13,12 @@ export DOTNET_NOLOGO := 1
 
 # Debian packages the tests and the demo use (installed idempotently); the benchmarks' peers come on top.
 DEBS := docker-registry skopeo umoci busybox-static apache2-utils curl zstd attr \
-        etcd-server systemd-container debootstrap gnupg openssl jq iproute2 procps util-linux gcc libc6-dev time python3
+        etcd-server systemd-container debootstrap gnupg openssl squashfs-tools jq iproute2 procps util-linux gcc libc6-dev time python3
 BENCH_DEBS := hyperfine runc podman
 
 MULTICALL := rkt kubelet-wrapper etcd-wrapper flannel-wrapper
 
-.PHONY: deb build deps bench-deps install-debs test unit-test fuzz demo bench install install-compat format clean
+.PHONY: deb sysext build deps bench-deps install-debs test unit-test fuzz demo bench install install-compat format clean
 
 deps:
 	@$(MAKE) --no-print-directory install-debs PACKAGES="$(DEBS)"
@@ -65,6 +65,11 @@ bench: bench-deps build
 # Debian packages: kubefly and kubefly-rkt-compat (/usr/bin/rkt), built offline with dpkg-deb.
 deb: build
 	@scripts/build-deb artifacts/deb
+
+# A systemd-sysext extension (Flatcar): artifacts/sysext/kubefly.raw and the same tree as a directory.
+sysext: build
+	@$(MAKE) --no-print-directory install-debs PACKAGES=squashfs-tools
+	@scripts/build-sysext artifacts/sysext
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/kubefly
