@@ -165,17 +165,8 @@ public sealed class FaultProxy : IDisposable
 
     private async Task ServeAsync()
     {
-        while (_listener.IsListening)
+        while (await TestPorts.NextRequestAsync(_listener) is { } context)
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
 
             Interlocked.Increment(ref _inFlight);
             _ = Task.Run(() => HandleAsync(context));

@@ -33,6 +33,19 @@ public static class TestPorts
         }
     }
 
+    /// <summary>The next request a test server's listener accepts, or null once the listener is closed.</summary>
+    public static async Task<HttpListenerContext?> NextRequestAsync(HttpListener listener)
+    {
+        try
+        {
+            return listener.IsListening ? await listener.GetContextAsync() : null;
+        }
+        catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     public static string NewTempDirectory(string purpose)
     {
         var path = Path.Combine(Path.GetTempPath(), $"kubefly-{purpose}-{Guid.NewGuid():N}");
