@@ -52,11 +52,11 @@ public sealed class GpgHome : IDisposable
     }
 
     /// <summary>An OpenPGP signed message over <paramref name="payload"/>, as skopeo's simple signing writes it.</summary>
-    public byte[] Sign(byte[] payload, string fingerprint, string? fakedTime = null)
+    public byte[] Sign(byte[] payload, string fingerprint, string? fakedTime = null, string? signatureExpiry = null)
     {
         var input = System.IO.Path.Combine(Path, $"payload-{Guid.NewGuid():N}");
         File.WriteAllBytes(input, payload);
-        Gpg($"{Faked(fakedTime)} --local-user {fingerprint}! --output {input}.sig --sign {input}");
+        Gpg($"{Faked(fakedTime)} {(signatureExpiry is null ? string.Empty : $"--default-sig-expire {signatureExpiry} ")}--local-user {fingerprint}! --output {input}.sig --sign {input}");
         var signature = File.ReadAllBytes(input + ".sig");
         File.Delete(input);
         File.Delete(input + ".sig");

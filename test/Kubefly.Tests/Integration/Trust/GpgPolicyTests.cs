@@ -158,6 +158,20 @@ public sealed class GpgPolicyTests : IDisposable
     }
 
     [Fact]
+    public void An_expired_signature_by_a_valid_key_is_refused()
+    {
+        var old = _gpg.GenerateKey("old", fakedTime: "20200101T000000");
+        File.WriteAllBytes(_work.Combine("old.gpg"), _gpg.Export(old));
+        var manifest = Push(Image);
+        WriteSignature(manifest, _gpg.Sign(SimpleSigningPayload(Image, manifest), old, fakedTime: "20200101T010000", signatureExpiry: "1d"));
+
+        var result = Fetch(Policy("old.gpg"));
+
+        Assert.Equal(254, result.ExitCode);
+        Assert.Contains("the signature expired on 2020-01-02", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_signing_subkey_works_until_it_is_revoked()
     {
         var subkey = _gpg.AddSigningSubkey(_key);
