@@ -33,8 +33,9 @@ public static class EngineCommandLine
                 return Guard(command, () => handler(globals, args[(index + 1)..]));
             }
         }
-        catch (UsageException e)
+        catch (KubeflyException e)
         {
+            // A global flag before the subcommand with a bad value (--dir=, --insecure-options=bogus).
             return Fail("kubefly", e);
         }
 
@@ -121,25 +122,27 @@ public sealed class GlobalOptionSet
         }
     }
 
+    /// <summary>The global flags System.CommandLine found, interpreted by <see cref="GlobalOptions.With"/>.</summary>
     public GlobalOptions Read(ParseResult result)
     {
         var globals = new GlobalOptions();
-        if (result.GetValue(Dir) is { Length: > 0 } dir)
+        if (result.GetValue(Dir) is { } dir)
         {
-            globals = globals with { Dir = dir };
+            globals = globals.With(Dir.Name, dir);
         }
 
-        var insecure = InsecureOptions.None;
         foreach (var list in result.GetValue(Insecure) ?? [])
         {
-            insecure |= InsecureOptionsParser.Parse(list);
+            globals = globals.With(Insecure.Name, list);
         }
 
         if (result.GetValue(Policy) is { } policy)
         {
-            globals = globals with { Policy = policy };
+            globals = globals.With(Policy.Name, policy);
         }
 
-        return globals with { Insecure = insecure, Debug = result.GetValue(Debug), TrustKeysFromHttps = result.GetValue(TrustKeysFromHttps) };
+        return globals
+            .With(Debug.Name, result.GetValue(Debug) ? "true" : "false")
+            .With(TrustKeysFromHttps.Name, result.GetValue(TrustKeysFromHttps) ? "true" : "false");
     }
 }

@@ -12,7 +12,7 @@ public static class ExitCodes
 
     public static int For(Exception exception) => exception switch
     {
-        UsageException => Usage,
+        UsageException or InvalidValueException => Usage,
         KubeflyException or SyscallException or IOException or UnauthorizedAccessException or HttpRequestException => Engine,
         OperationCanceledException => Engine,
         _ => Engine,

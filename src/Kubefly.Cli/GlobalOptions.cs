@@ -1,5 +1,4 @@
 using Kubefly.Oci;
-using Kubefly.Pods;
 
 namespace Kubefly.Cli;
 
@@ -45,9 +44,31 @@ public sealed record GlobalOptions
     }
 
     /// <summary>
+    /// Every global flag and what its value sets: the one place they are interpreted, whether the token
+    /// came through System.CommandLine (<see cref="GlobalOptionSet.Read"/>) or a hand-parsed grammar
+    /// (<see cref="TryConsume"/>). Booleans take their value only inline ("--debug=false"), as rkt's did.
+    /// </summary>
+    private static readonly Dictionary<string, (bool IsBoolean, Func<GlobalOptions, string?, GlobalOptions> Apply)> Flags = new(StringComparer.Ordinal)
+    {
+        ["--dir"] = (false, (options, value) => options with { Dir = value! }),
+        ["--insecure-options"] = (false, (options, value) => options with { Insecure = options.Insecure | InsecureOptionsParser.Parse(value!) }),
+        ["--policy"] = (false, (options, value) => options with { Policy = value }),
+        ["--debug"] = (true, (options, value) => options with { Debug = ParseBool("--debug", value) }),
+        ["--trust-keys-from-https"] = (true, (options, value) => options with { TrustKeysFromHttps = ParseBool("--trust-keys-from-https", value) }),
+
+        // rkt's configuration directories: kubefly reads containers' configuration files instead.
+        ["--local-config"] = (false, (options, _) => options),
+        ["--system-config"] = (false, (options, _) => options),
+        ["--user-config"] = (false, (options, _) => options),
+    };
+
+    /// <summary>These options with one global flag applied (name as "--dir"; value null for a bare boolean).</summary>
+    public GlobalOptions With(string name, string? value) => Flags[name].Apply(this, value);
+
+    /// <summary>
     /// Consumes one global flag at tokens[index] (with its value, "--dir X" or "--dir=X") and returns the
     /// options updated, or null when the token is not a global flag. Used by the hand-parsed commands
-    /// (run, enter) whose grammar System.CommandLine cannot express.
+    /// (run, enter, status) whose grammar System.CommandLine cannot express.
     /// </summary>
     public GlobalOptions? TryConsume(IReadOnlyList<string> tokens, ref int index)
     {
@@ -58,24 +79,12 @@ public sealed record GlobalOptions
         }
 
         var (name, inline) = FlagTokens.Split(token);
-        switch (name)
+        if (!Flags.TryGetValue(name, out var flag))
         {
-            case "--dir":
-                return this with { Dir = FlagTokens.Value(tokens, ref index, name, inline) };
-            case "--insecure-options":
-                return this with { Insecure = Insecure | InsecureOptionsParser.Parse(FlagTokens.Value(tokens, ref index, name, inline)) };
-            case "--policy":
-                return this with { Policy = FlagTokens.Value(tokens, ref index, name, inline) };
-            case "--debug":
-                return this with { Debug = ParseBool(name, inline) };
-            case "--trust-keys-from-https":
-                return this with { TrustKeysFromHttps = ParseBool(name, inline) };
-            case "--local-config" or "--system-config" or "--user-config":
-                FlagTokens.Value(tokens, ref index, name, inline);
-                return this;
-            default:
-                return null;
+            return null;
         }
+
+        return flag.Apply(this, flag.IsBoolean ? inline : FlagTokens.Value(tokens, ref index, name, inline));
     }
 
     private static string Absolute(string directory) => directory switch

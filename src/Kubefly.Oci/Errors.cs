@@ -17,10 +17,14 @@ public class KubeflyException : Exception
     }
 }
 
-/// <summary>The command line was wrong (rkt exits 2 for these).</summary>
-public sealed class UsageException : KubeflyException
+/// <summary>
+/// A value an operator gave (a flag's value, an environment variable, a volume or duration spelled out)
+/// does not parse; the message names the value and what is expected. The command line reports these as
+/// usage errors.
+/// </summary>
+public sealed class InvalidValueException : KubeflyException
 {
-    public UsageException(string message)
+    public InvalidValueException(string message)
         : base(message)
     {
     }

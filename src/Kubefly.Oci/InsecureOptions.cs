@@ -38,7 +38,7 @@ public static class InsecureOptionsParser
                 "all-fetch" => InsecureOptions.AllFetch,
                 "all-run" => InsecureOptions.AllRun,
                 "all" => InsecureOptions.All,
-                _ => throw new UsageException(
+                _ => throw new InvalidValueException(
                     $"unknown --insecure-options value \"{UntrustedText.Printable(word)}\" (allowed: none,http,image,tls,pubkey,capabilities,paths,seccomp,all-fetch,all-run,all)"),
             };
         }

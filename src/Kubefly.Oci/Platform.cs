@@ -12,7 +12,7 @@ public readonly record struct Platform(string Os, string Architecture, string? V
         var parts = text.Split('/');
         if (parts.Length is < 2 or > 3 || parts.Any(p => p.Length == 0))
         {
-            throw new UsageException($"invalid platform \"{UntrustedText.Printable(text)}\": expected OS/ARCH[/VARIANT], e.g. linux/arm64/v8");
+            throw new InvalidValueException($"invalid platform \"{UntrustedText.Printable(text)}\": expected OS/ARCH[/VARIANT], e.g. linux/arm64/v8");
         }
 
         return Normalize(new Platform(parts[0], parts[1], parts.Length == 3 ? parts[2] : null));

@@ -17,7 +17,7 @@ public static class GoDuration
     {
         if (!TryParse(text, out var value, out var error))
         {
-            throw new UsageException(error);
+            throw new InvalidValueException(error);
         }
 
         return value;

@@ -1,4 +1,5 @@
 using Kubefly.Images.Store;
+using Kubefly.Linux;
 using Kubefly.Oci;
 
 namespace Kubefly.Pods;

@@ -30,11 +30,6 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
     public PodLaunch Prepare(RunArguments run, InsecureOptions insecure, IReadOnlyDictionary<string, string> parentEnvironment)
     {
         var app = run.App;
-        if (app.Signature is not null)
-        {
-            throw new UsageException($"--signature={app.Signature}: kubefly verifies images with its trust policy, not per-run signature files");
-        }
-
         var uuid = PodUuid.NewRandom();
         var image = images.AcquireAndPin(app.Image, run.PullPolicy, insecure, uuid, store.PodsDirectory);
         var pod = store.Create(uuid);

@@ -11,6 +11,6 @@ public static class PullPolicies
         "new" => PullPolicy.New,
         "never" => PullPolicy.Never,
         "update" => PullPolicy.Update,
-        _ => throw new UsageException($"invalid value \"{value}\" for --pull-policy: expected new, never or update"),
+        _ => throw new InvalidValueException($"invalid value \"{value}\" for --pull-policy: expected new, never or update"),
     };
 }

@@ -51,8 +51,6 @@ public sealed record AppArguments
 
     public string? WorkingDirectory { get; init; }
 
-    public string? Signature { get; init; }
-
     /// <summary>--environment values (highest precedence), in flag order.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
 
@@ -62,7 +60,3 @@ public sealed record AppArguments
     /// <summary>Arguments between `--` and `---` (or the end); null when no `--` followed the image.</summary>
     public IReadOnlyList<string>? Arguments { get; init; }
 }
-
-/// <summary>Lets the caller take global flags (--dir, --insecure-options, ...) wherever run's own flags may appear.</summary>
-/// <returns>True when tokens[index] (and its value; index then points at the last token used) was a global flag.</returns>
-public delegate bool GlobalFlagConsumer(IReadOnlyList<string> tokens, ref int index);

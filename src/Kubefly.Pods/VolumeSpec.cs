@@ -52,7 +52,7 @@ public sealed partial record VolumeSpec
         }
         catch (FormatException e)
         {
-            throw new UsageException($"invalid value in --volume flag \"{value}\": {e.Message}");
+            throw new InvalidValueException($"invalid value in --volume flag \"{value}\": {e.Message}");
         }
     }
 
@@ -203,7 +203,7 @@ public sealed partial record VolumeSpec
     }
 
     /// <summary>Go's strconv.ParseBool, which appc used for readOnly and recursive.</summary>
-    internal static bool ParseGoBool(string text) => text switch
+    public static bool ParseGoBool(string text) => text switch
     {
         "1" or "t" or "T" or "true" or "TRUE" or "True" => true,
         "0" or "f" or "F" or "false" or "FALSE" or "False" => false,
@@ -254,17 +254,17 @@ public sealed record MountSpec
         }
         catch (FormatException e)
         {
-            throw new UsageException(e.Message);
+            throw new InvalidValueException(e.Message);
         }
 
         if (volume is null)
         {
-            throw new UsageException($"missing volume= in --mount flag \"{value}\"");
+            throw new InvalidValueException($"missing volume= in --mount flag \"{value}\"");
         }
 
         if (string.IsNullOrEmpty(target))
         {
-            throw new UsageException($"missing target= in --mount flag \"{value}\"");
+            throw new InvalidValueException($"missing target= in --mount flag \"{value}\"");
         }
 
         // rkt joined the target onto the app's rootfs, so a relative target meant the same as an absolute one.

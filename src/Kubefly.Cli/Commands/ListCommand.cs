@@ -54,6 +54,6 @@ internal static class OutputFormat
         null or "" => Kind.Table,
         "json" => Kind.Json,
         "json-pretty" => Kind.JsonPretty,
-        _ => throw new Oci.UsageException($"invalid --format \"{value}\": allowed json, json-pretty"),
+        _ => throw new UsageException($"invalid --format \"{value}\": allowed json, json-pretty"),
     };
 }

@@ -27,7 +27,7 @@ internal static class PodTargets
             case > 0 when uuidFile is null:
                 return (arguments, false);
             default:
-                throw new Oci.UsageException($"usage: {usage}");
+                throw new UsageException($"usage: {usage}");
         }
     }
 }

@@ -53,7 +53,7 @@ internal static class StatusCommand
                 default:
                     if (token.StartsWith('-') && token.Length > 1)
                     {
-                        throw new Oci.UsageException($"unknown flag: {name}");
+                        throw new UsageException($"unknown flag: {name}");
                     }
 
                     arguments.Add(token);
@@ -63,7 +63,7 @@ internal static class StatusCommand
 
         if (arguments.Count > 1)
         {
-            throw new Oci.UsageException("usage: " + Usage);
+            throw new UsageException("usage: " + Usage);
         }
 
         var (targets, unreadable) = PodTargets.Select("status", [.. arguments], uuidFile, Usage);

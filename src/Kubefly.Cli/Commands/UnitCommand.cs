@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Kubefly.Oci;
 using Kubefly.Wrappers;
 
 namespace Kubefly.Cli.Commands;

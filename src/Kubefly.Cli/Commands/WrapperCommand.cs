@@ -1,7 +1,6 @@
 using System.Collections;
 using System.CommandLine;
 using Kubefly.Fly;
-using Kubefly.Oci;
 using Kubefly.Wrappers;
 
 namespace Kubefly.Cli.Commands;

@@ -57,6 +57,9 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
         ["RemoveAnUnknownImage"] = t => new BadInput(t.Kubefly("image", "rm", "sha256:" + new string('c', 64)), "not found"),
         ["RegistryAnsweringGarbage"] = t => t.FetchFromGarbageServer(),
         ["StatusWithoutArguments"] = t => new BadInput(t.Kubefly("status"), "usage: status"),
+        ["GlobalFlagWithABadValueBeforeRun"] = t => new BadInput(t.Kubefly("--insecure-options=bogus", "run", "busybox"), "unknown --insecure-options value \"bogus\""),
+        ["GlobalBooleanWithABadValueBeforeStatus"] = t => new BadInput(t.Kubefly("--debug=maybe", "status", "x"), "for --debug: expected true or false"),
+        ["RunWithAPerRunSignatureFile"] = t => new BadInput(t.Kubefly("run", "busybox", "--signature=/etc/k.sig"), "trust policy"),
 
         // Image documents (manifests, indexes, configs) and layouts, each named for what it breaks.
         ["ManifestSchemaVersion1"] = t => t.FetchManifest("{\"schemaVersion\":1,\"name\":\"x\",\"tag\":\"t\",\"fsLayers\":[]}", "oci:"),

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Kubefly.Cli;
 using Kubefly.Oci;
 using Kubefly.Pods;
 using Kubefly.Tests.Infrastructure;

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using CsCheck;
+using Kubefly.Cli;
 using Kubefly.Fly;
 using Kubefly.Images.Registry;
 using Kubefly.Oci;

@@ -1,3 +1,4 @@
+using Kubefly.Cli;
 using Kubefly.Oci;
 using Kubefly.Pods;
 

@@ -27,7 +27,7 @@ public sealed class GoDurationTests
     [InlineData("m", "time: invalid duration \"m\"")]
     [InlineData("1.2.3s", "time: invalid duration \"1.2.3s\"")]
     public void Rejects_what_go_rejects(string text, string message) =>
-        Assert.Equal(message, Assert.Throws<UsageException>(() => GoDuration.Parse(text)).Message);
+        Assert.Equal(message, Assert.Throws<InvalidValueException>(() => GoDuration.Parse(text)).Message);
 
     [Theory]
     [InlineData(30 * 60.0, "30m0s")]

@@ -1,3 +1,4 @@
+using Kubefly.Cli;
 using Kubefly.Fly;
 using Kubefly.Images;
 using Kubefly.Oci;

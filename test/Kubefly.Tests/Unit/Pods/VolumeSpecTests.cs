@@ -5,7 +5,7 @@ namespace Kubefly.Tests.Unit.Pods;
 
 public sealed class VolumeSpecTests
 {
-    private static string Error(string value) => Assert.Throws<UsageException>(() => VolumeSpec.Parse(value)).Message;
+    private static string Error(string value) => Assert.Throws<InvalidValueException>(() => VolumeSpec.Parse(value)).Message;
 
     [Fact]
     public void A_host_volume_defaults_to_writable_and_not_recursive()

@@ -1,6 +1,5 @@
-using Kubefly.Oci;
 
-namespace Kubefly.Pods;
+namespace Kubefly.Cli;
 
 /// <summary>
 /// rkt's long-flag tokens ("--name=value" or "--name value"), for the hand-parsed grammars: run's

@@ -1,8 +1,10 @@
 using System.Net;
 using Kubefly.Images;
+using Kubefly.Linux;
 using Kubefly.Oci;
+using Kubefly.Pods;
 
-namespace Kubefly.Pods;
+namespace Kubefly.Cli;
 
 /// <summary>
 /// rkt's `run` grammar, by hand: flags before the first image are pod-wide; a word that is not a flag
@@ -40,8 +42,18 @@ public sealed class RunArgumentsParser
 
     private RunArgumentsParser(GlobalFlagConsumer? globals) => this.globals = globals;
 
-    public static RunArguments Parse(IReadOnlyList<string> tokens, GlobalFlagConsumer? globals = null) =>
-        new RunArgumentsParser(globals).ParseAll(tokens);
+    public static RunArguments Parse(IReadOnlyList<string> tokens, GlobalFlagConsumer? globals = null)
+    {
+        try
+        {
+            return new RunArgumentsParser(globals).ParseAll(tokens);
+        }
+        catch (InvalidValueException e)
+        {
+            // A flag's value that does not parse (a volume, a duration, a pull policy) is a usage error here.
+            throw new UsageException(e.Message);
+        }
+    }
 
     private RunArguments ParseAll(IReadOnlyList<string> tokens)
     {
@@ -266,9 +278,8 @@ public sealed class RunArgumentsParser
                 app.Exec = app.Exec is null ? FlagTokens.Value(tokens, ref index, name, inline) : throw new UsageException("--exec specified multiple times for the same image");
                 break;
             case "--signature":
-                var signed = RequireApp(name);
-                signed.Signature = signed.Signature is null ? FlagTokens.Value(tokens, ref index, name, inline) : throw new UsageException("--signature specified multiple times for the same image");
-                break;
+                RequireApp(name);
+                throw new UsageException($"--signature={UntrustedText.Printable(FlagTokens.Value(tokens, ref index, name, inline))}: kubefly verifies images with its trust policy, not per-run signature files");
             case "--user":
                 RequireApp(name).User = FlagTokens.Value(tokens, ref index, name, inline);
                 break;
@@ -515,8 +526,6 @@ public sealed class RunArgumentsParser
 
         public string? WorkingDirectory { get; set; }
 
-        public string? Signature { get; set; }
-
         public List<KeyValuePair<string, string>> Environment { get; } = [];
 
         public List<MountSpec> Mounts { get; } = [];
@@ -531,10 +540,13 @@ public sealed class RunArgumentsParser
             User = User,
             Group = Group,
             WorkingDirectory = WorkingDirectory,
-            Signature = Signature,
             Environment = Environment,
             Mounts = Mounts,
             Arguments = Arguments,
         };
     }
 }
+
+/// <summary>Lets the caller take global flags (--dir, --insecure-options, ...) wherever run's own flags may appear.</summary>
+/// <returns>True when tokens[index] (and its value; index then points at the last token used) was a global flag.</returns>
+public delegate bool GlobalFlagConsumer(IReadOnlyList<string> tokens, ref int index);

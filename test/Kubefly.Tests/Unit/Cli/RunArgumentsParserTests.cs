@@ -1,9 +1,9 @@
+using Kubefly.Cli;
 using Kubefly.Fly;
 using Kubefly.Images;
-using Kubefly.Oci;
 using Kubefly.Pods;
 
-namespace Kubefly.Tests.Unit.Pods;
+namespace Kubefly.Tests.Unit.Cli;
 
 public sealed class RunArgumentsParserTests
 {
@@ -76,6 +76,12 @@ public sealed class RunArgumentsParserTests
     [InlineData("--memory")]
     public void Per_app_flags_must_follow_an_image(string flag) =>
         Assert.Equal($"{flag} must follow an image", Error($"{flag}=x=y", "img"));
+
+    [Theory]
+    [InlineData("img", "--signature=/etc/kubelet.sig")]
+    [InlineData("img", "--signature", "/etc/kubelet.sig")]
+    public void A_per_run_signature_file_is_refused_pointing_to_the_trust_policy(params string[] tokens) =>
+        Assert.Equal("--signature=/etc/kubelet.sig: kubefly verifies images with its trust policy, not per-run signature files", Error(tokens));
 
     [Fact]
     public void Exec_twice_for_one_image_is_an_error() =>
