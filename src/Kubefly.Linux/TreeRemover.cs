@@ -319,39 +319,20 @@ public static class TreeRemover
             var builder = new StringBuilder(rootPath);
             for (var i = 1; i < _stack.Count; i++)
             {
-                builder.Append('/').Append(Printable(_stack[i].NameZ));
+                builder.Append('/').Append(PrintableName(_stack[i].NameZ));
             }
 
             if (!nameZ.IsEmpty)
             {
-                builder.Append('/').Append(Printable(nameZ));
+                builder.Append('/').Append(PrintableName(nameZ));
             }
 
             const int Keep = 160;
             return builder.Length <= 2 * Keep ? builder.ToString() : $"{builder.ToString(0, Keep)}...{builder.ToString(builder.Length - Keep, Keep)} ({_stack.Count} levels deep)";
         }
 
-        /// <summary>A name as text: UTF-8 when it is, with other bytes and control characters as \xNN.</summary>
-        private static string Printable(ReadOnlySpan<byte> nameZ)
-        {
-            var name = nameZ[^1] == 0 ? nameZ[..^1] : nameZ;
-            var builder = new StringBuilder(name.Length);
-            while (!name.IsEmpty)
-            {
-                if (Rune.DecodeFromUtf8(name, out var rune, out var consumed) == OperationStatus.Done && !Rune.IsControl(rune) && rune.Value != '\\')
-                {
-                    builder.Append(rune.ToString());
-                    name = name[consumed..];
-                }
-                else
-                {
-                    builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\x{name[0]:x2}");
-                    name = name[1..];
-                }
-            }
-
-            return builder.ToString();
-        }
+        /// <summary>A NUL-terminated name from the walk, as text.</summary>
+        private static string PrintableName(ReadOnlySpan<byte> nameZ) => FileNameText.Printable(nameZ[^1] == 0 ? nameZ[..^1] : nameZ);
     }
 
     /// <summary>AT_FDCWD as a handle, for the one path-relative open of the parent.</summary>

@@ -174,7 +174,7 @@ internal sealed class AuthHandler(RegistryClientOptions options) : DelegatingHan
     {
         if (!Uri.TryCreate(challenge.Realm, UriKind.Absolute, out var realm) || realm.Scheme is not ("http" or "https"))
         {
-            throw new RegistryAuthenticationException($"registry {registryUri.Authority} named an invalid token realm \"{RegistryText.Printable(challenge.Realm)}\"");
+            throw new RegistryAuthenticationException($"registry {registryUri.Authority} named an invalid token realm \"{UntrustedText.Printable(challenge.Realm)}\"");
         }
 
         // Credentials sent over plain http to a realm of a registry reached over https would leak them.

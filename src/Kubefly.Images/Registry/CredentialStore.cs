@@ -195,13 +195,13 @@ public sealed class CredentialStore
             }
             catch (FormatException e)
             {
-                throw new ImageException($"invalid registry credentials for \"{RegistryText.Printable(key)}\" in {file}: \"auth\" is not base64", e);
+                throw new ImageException($"invalid registry credentials for \"{UntrustedText.Printable(key)}\" in {file}: \"auth\" is not base64", e);
             }
 
             var colon = decoded.IndexOf(':', StringComparison.Ordinal);
             if (colon < 0)
             {
-                throw new ImageException($"invalid registry credentials for \"{RegistryText.Printable(key)}\" in {file}: \"auth\" is not USER:PASSWORD");
+                throw new ImageException($"invalid registry credentials for \"{UntrustedText.Printable(key)}\" in {file}: \"auth\" is not USER:PASSWORD");
             }
 
             return new RegistryCredentials(decoded[..colon], decoded[(colon + 1)..], file);

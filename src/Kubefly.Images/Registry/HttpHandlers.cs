@@ -144,7 +144,7 @@ internal sealed class RedirectHandler(RegistryClientOptions options) : Delegatin
 
             if (target.Scheme is not ("http" or "https") || (from.Scheme == "https" && target.Scheme == "http"))
             {
-                throw new HttpRequestException($"{request.Method} {request.RequestUri}: refusing redirect from {from.Scheme} to {RegistryText.Printable(target.ToString())}");
+                throw new HttpRequestException($"{request.Method} {request.RequestUri}: refusing redirect from {from.Scheme} to {UntrustedText.Printable(target.ToString())}");
             }
 
             var sameOrigin = string.Equals(from.Scheme, target.Scheme, StringComparison.OrdinalIgnoreCase) &&

@@ -136,7 +136,7 @@ public sealed class RegistriesConf
                 var entry = ParseRegistry(table, fileName);
                 if (!firstLineOfPrefix.TryAdd(entry.Prefix, table.Line))
                 {
-                    throw new TomlSyntaxException(fileName, table.Line, $"registry prefix \"{RegistryText.Printable(entry.Prefix)}\" is configured twice (first on line {firstLineOfPrefix[entry.Prefix]})");
+                    throw new TomlSyntaxException(fileName, table.Line, $"registry prefix \"{UntrustedText.Printable(entry.Prefix)}\" is configured twice (first on line {firstLineOfPrefix[entry.Prefix]})");
                 }
 
                 registries.Add(entry);
@@ -217,12 +217,12 @@ public sealed class RegistriesConf
         {
             if (prefix.Contains('/', StringComparison.Ordinal) || prefix.Length < 3)
             {
-                throw new TomlSyntaxException(file, table.LineOf("prefix"), $"wildcard prefix \"{RegistryText.Printable(prefix)}\" must be a bare host suffix like *.example.com");
+                throw new TomlSyntaxException(file, table.LineOf("prefix"), $"wildcard prefix \"{UntrustedText.Printable(prefix)}\" must be a bare host suffix like *.example.com");
             }
 
             if (location.Length > 0)
             {
-                throw new TomlSyntaxException(file, table.LineOf("location"), $"a wildcard prefix (\"{RegistryText.Printable(prefix)}\") cannot have a location");
+                throw new TomlSyntaxException(file, table.LineOf("location"), $"a wildcard prefix (\"{UntrustedText.Printable(prefix)}\") cannot have a location");
             }
         }
         else
@@ -256,7 +256,7 @@ public sealed class RegistriesConf
                     null or "" or "all" => MirrorPulls.All,
                     "digest-only" => MirrorPulls.DigestOnly,
                     "tag-only" => MirrorPulls.TagOnly,
-                    var other => throw new TomlSyntaxException(file, mirror.LineOf("pull-from-mirror"), $"pull-from-mirror = \"{RegistryText.Printable(other)}\": must be \"all\", \"digest-only\" or \"tag-only\""),
+                    var other => throw new TomlSyntaxException(file, mirror.LineOf("pull-from-mirror"), $"pull-from-mirror = \"{UntrustedText.Printable(other)}\": must be \"all\", \"digest-only\" or \"tag-only\""),
                 };
                 if (pulls == MirrorPulls.TagOnly && OptionalBool(table, "mirror-by-digest-only", file))
                 {
@@ -283,7 +283,7 @@ public sealed class RegistriesConf
         if (location.Contains("://", StringComparison.Ordinal) || location.EndsWith('/') || location.Contains("//", StringComparison.Ordinal) ||
             location.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
         {
-            throw new TomlSyntaxException(file, line, $"invalid registry location \"{RegistryText.Printable(location)}\" (expected host[:port][/path], no scheme)");
+            throw new TomlSyntaxException(file, line, $"invalid registry location \"{UntrustedText.Printable(location)}\" (expected host[:port][/path], no scheme)");
         }
     }
 

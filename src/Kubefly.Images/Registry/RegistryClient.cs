@@ -452,7 +452,7 @@ public sealed class RegistryClient : IDisposable
                 return string.Empty;
             }
 
-            return $" ({RegistryText.Printable(Encoding.UTF8.GetString(body).Trim())})";
+            return $" ({UntrustedText.Printable(Encoding.UTF8.GetString(body).Trim())})";
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
@@ -491,7 +491,7 @@ public sealed class RegistryClient : IDisposable
         {
             if (!string.Equals(declared, contentType, StringComparison.Ordinal))
             {
-                throw new ImageException($"{what}: the body's mediaType \"{RegistryText.Printable(declared)}\" differs from its Content-Type \"{RegistryText.Printable(contentType ?? "(none)")}\"");
+                throw new ImageException($"{what}: the body's mediaType \"{UntrustedText.Printable(declared)}\" differs from its Content-Type \"{UntrustedText.Printable(contentType ?? "(none)")}\"");
             }
 
             return declared;
@@ -504,6 +504,6 @@ public sealed class RegistryClient : IDisposable
 
         // OCI documents may omit mediaType; a registry may then serve them as plain JSON.
         return probe.Manifests is not null ? MediaTypes.OciIndex : probe.Config is not null ? MediaTypes.OciManifest
-            : throw new ImageException($"{what}: neither a manifest nor an index (Content-Type \"{RegistryText.Printable(contentType ?? "(none)")}\")");
+            : throw new ImageException($"{what}: neither a manifest nor an index (Content-Type \"{UntrustedText.Printable(contentType ?? "(none)")}\")");
     }
 }

@@ -147,7 +147,7 @@ internal sealed class ResumableBlobStream : ReadOnlyStream
             if (range is null || !string.Equals(range.Unit, "bytes", StringComparison.OrdinalIgnoreCase) || range.From != _position ||
                 (_expectedSize >= 0 && range.Length is { } total && total != _expectedSize))
             {
-                throw new ImageException($"{_what}: resumed at byte {_position} but the server sent the range \"{RegistryText.Printable(range?.ToString() ?? "(none)")}\"");
+                throw new ImageException($"{_what}: resumed at byte {_position} but the server sent the range \"{UntrustedText.Printable(range?.ToString() ?? "(none)")}\"");
             }
 
             return;

@@ -520,7 +520,7 @@ public static class TomlSubsetReader
         private bool IsBareChar(int offset) =>
             _pos + offset < text.Length && (char.IsAsciiLetterOrDigit(text[_pos + offset]) || text[_pos + offset] is '-' or '_' or '.' or ':');
 
-        private string Describe() => AtEnd ? "the end of the file" : Peek == '\n' ? "the end of the line" : $"'{RegistryText.Printable(Peek.ToString())}'";
+        private string Describe() => AtEnd ? "the end of the file" : Peek == '\n' ? "the end of the line" : $"'{UntrustedText.Printable(Peek.ToString())}'";
 
         private TomlSyntaxException Error(string message, int? line = null) => new(file, line ?? _line, message);
     }

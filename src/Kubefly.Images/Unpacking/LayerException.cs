@@ -1,4 +1,3 @@
-using System.Text;
 using Kubefly.Oci;
 
 namespace Kubefly.Images.Unpacking;
@@ -23,30 +22,5 @@ public sealed class LayerException : ImageException
     public string Reason { get; }
 
     private static string Format(string layer, string? entry, string reason) =>
-        entry is null ? $"layer {layer}: {reason}" : $"layer {layer}: entry \"{Printable(entry)}\": {reason}";
-
-    /// <summary>Entry names come from untrusted layers: keep control characters (NUL, escapes) out of messages and logs.</summary>
-    internal static string Printable(string text, int maxLength = 256)
-    {
-        var builder = new StringBuilder(Math.Min(text.Length, maxLength) + 8);
-        foreach (var c in text)
-        {
-            if (builder.Length >= maxLength)
-            {
-                builder.Append("...");
-                break;
-            }
-
-            if (char.IsControl(c))
-            {
-                builder.Append($"\\x{(int)c:x2}");
-            }
-            else
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
-    }
+        entry is null ? $"layer {layer}: {reason}" : $"layer {layer}: entry \"{UntrustedText.Printable(entry)}\": {reason}";
 }

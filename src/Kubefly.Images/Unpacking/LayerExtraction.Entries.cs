@@ -160,7 +160,7 @@ internal sealed partial class LayerExtraction
 
         if (!_regularFiles.TryGetValue(targetPath, out var expected))
         {
-            throw Fail($"hardlink target \"{LayerException.Printable(entry.LinkName)}\" is not a regular file earlier in this layer", null);
+            throw Fail($"hardlink target \"{UntrustedText.Printable(entry.LinkName)}\" is not a regular file earlier in this layer", null);
         }
 
         if (targetPath == path)
@@ -170,13 +170,13 @@ internal sealed partial class LayerExtraction
 
         var (targetParentPath, targetName) = EntryPath.Split(targetPath);
         using var targetParent = _tree.OpenDirectoryOwned(targetParentPath)
-            ?? throw Fail($"hardlink target \"{LayerException.Printable(entry.LinkName)}\" no longer exists", null);
+            ?? throw Fail($"hardlink target \"{UntrustedText.Printable(entry.LinkName)}\" no longer exists", null);
 
         // Same inode as when this layer wrote it: not a symlink or a lower-layer file swapped in since.
         var errno = Interop.TryLstatAt(targetParent, targetName, out var status);
         if (errno != 0 || !status.IsRegularFile || status.Inode != expected.Inode || status.DeviceId != expected.Device)
         {
-            throw Fail($"hardlink target \"{LayerException.Printable(entry.LinkName)}\" is no longer the file this layer created", null);
+            throw Fail($"hardlink target \"{UntrustedText.Printable(entry.LinkName)}\" is no longer the file this layer created", null);
         }
 
         var (parentPath, name) = EntryPath.Split(path);
@@ -190,7 +190,7 @@ internal sealed partial class LayerExtraction
 
         if (errno != 0)
         {
-            throw Fail($"cannot create hardlink to \"{LayerException.Printable(entry.LinkName)}\": {Errno.Describe(errno)}", null);
+            throw Fail($"cannot create hardlink to \"{UntrustedText.Printable(entry.LinkName)}\": {Errno.Describe(errno)}", null);
         }
 
         _regularFiles[path] = expected;

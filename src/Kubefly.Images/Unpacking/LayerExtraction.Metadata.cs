@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
 using Kubefly.Linux;
+using Kubefly.Oci;
 using Microsoft.Win32.SafeHandles;
 
 namespace Kubefly.Images.Unpacking;
@@ -149,7 +150,7 @@ internal sealed partial class LayerExtraction
             var refusal = XattrRefusal(name);
             if (refusal is not null)
             {
-                Warn($"extended attribute \"{LayerException.Printable(name)}\" dropped: {refusal}");
+                Warn($"extended attribute \"{UntrustedText.Printable(name)}\" dropped: {refusal}");
                 continue;
             }
 
@@ -158,23 +159,23 @@ internal sealed partial class LayerExtraction
             var bytes = value.Contains('\uFFFD') ? RawXattrValue(name) : Encoding.UTF8.GetBytes(value);
             if (bytes is null)
             {
-                Warn($"extended attribute \"{LayerException.Printable(name)}\" dropped: its value is not valid UTF-8 and could not be recovered exactly");
+                Warn($"extended attribute \"{UntrustedText.Printable(name)}\" dropped: its value is not valid UTF-8 and could not be recovered exactly");
                 continue;
             }
 
             if (bytes.Length > _limits.MaxXattrSize)
             {
-                throw Fail($"extended attribute \"{LayerException.Printable(name)}\" is {bytes.Length} bytes, over the limit of {_limits.MaxXattrSize}", null);
+                throw Fail($"extended attribute \"{UntrustedText.Printable(name)}\" is {bytes.Length} bytes, over the limit of {_limits.MaxXattrSize}", null);
             }
 
             var errno = Interop.TryFsetxattr(handle, name, bytes);
             if (errno == Errno.EOPNOTSUPP)
             {
-                Warn($"extended attribute \"{LayerException.Printable(name)}\" not supported by the filesystem: dropped");
+                Warn($"extended attribute \"{UntrustedText.Printable(name)}\" not supported by the filesystem: dropped");
             }
             else if (errno != 0)
             {
-                throw Fail($"cannot set extended attribute \"{LayerException.Printable(name)}\": {Errno.Describe(errno)}", null);
+                throw Fail($"cannot set extended attribute \"{UntrustedText.Printable(name)}\": {Errno.Describe(errno)}", null);
             }
         }
     }

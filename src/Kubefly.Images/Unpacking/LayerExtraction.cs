@@ -244,13 +244,13 @@ internal sealed partial class LayerExtraction : IDisposable
 
         if (!RawEntryNames.IsValidUtf8(name))
         {
-            _entryName = RawEntryNames.Escape(name);
+            _entryName = FileNameText.Printable(name);
             throw Fail("the name is not valid UTF-8; kubefly refuses names it cannot keep byte-exact (two such names could become one file)", null);
         }
 
         if (!RawEntryNames.IsValidUtf8(link))
         {
-            throw Fail($"the link name \"{RawEntryNames.Escape(link)}\" is not valid UTF-8; kubefly refuses names it cannot keep byte-exact", null);
+            throw Fail($"the link name \"{FileNameText.Printable(link)}\" is not valid UTF-8; kubefly refuses names it cannot keep byte-exact", null);
         }
     }
 
@@ -280,7 +280,7 @@ internal sealed partial class LayerExtraction : IDisposable
     private void Warn(string message) =>
         _warn?.Invoke(_entryName is null
             ? $"layer {_layer}: {message}"
-            : $"layer {_layer}: entry \"{LayerException.Printable(_entryName)}\": {message}");
+            : $"layer {_layer}: entry \"{UntrustedText.Printable(_entryName)}\": {message}");
 
     private LayerException Fail(string reason, Exception? inner) => new(_layer, _entryName, reason, inner);
 

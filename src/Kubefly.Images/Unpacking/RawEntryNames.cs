@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Kubefly.Images.Unpacking;
 
 /// <summary>
@@ -53,27 +51,6 @@ internal static class RawEntryNames
         }
 
         return (null, null);
-    }
-
-    /// <summary>Bytes as text for a message: valid UTF-8 as is, other bytes and control characters as \xNN.</summary>
-    public static string Escape(ReadOnlySpan<byte> bytes)
-    {
-        var builder = new StringBuilder(bytes.Length);
-        while (!bytes.IsEmpty)
-        {
-            if (Rune.DecodeFromUtf8(bytes, out var rune, out var consumed) == System.Buffers.OperationStatus.Done && !Rune.IsControl(rune) && rune.Value != '\\')
-            {
-                builder.Append(rune.ToString());
-                bytes = bytes[consumed..];
-            }
-            else
-            {
-                builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\x{bytes[0]:x2}");
-                bytes = bytes[1..];
-            }
-        }
-
-        return builder.ToString();
     }
 
     public static bool IsValidUtf8(ReadOnlySpan<byte> bytes) => System.Text.Unicode.Utf8.IsValid(bytes);

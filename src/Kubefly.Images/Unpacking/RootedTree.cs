@@ -1,4 +1,5 @@
 using Kubefly.Linux;
+using Kubefly.Oci;
 using Microsoft.Win32.SafeHandles;
 
 namespace Kubefly.Images.Unpacking;
@@ -54,7 +55,7 @@ internal sealed class RootedTree : IDisposable
     /// </summary>
     public SafeFileHandle OpenDirectory(string path, bool create, Action<DirectoryIdentity, string>? created, out DirectoryIdentity identity) =>
         TryOpenDirectory(path, create, created, out identity)
-        ?? throw _fail($"directory \"{LayerException.Printable(path)}\" does not exist", null);
+        ?? throw _fail($"directory \"{UntrustedText.Printable(path)}\" does not exist", null);
 
     /// <summary>As <see cref="OpenDirectory"/>, but null when the directory does not exist and is not to be created.</summary>
     public SafeFileHandle? TryOpenDirectory(string path, bool create, Action<DirectoryIdentity, string>? created, out DirectoryIdentity identity)
@@ -117,7 +118,7 @@ internal sealed class RootedTree : IDisposable
         var errno = Interop.TryLstatAt(handle, string.Empty, out var status);
         if (errno != 0)
         {
-            throw _fail($"statx of \"{LayerException.Printable(pathForErrors)}\" failed: {Errno.Describe(errno)}", null);
+            throw _fail($"statx of \"{UntrustedText.Printable(pathForErrors)}\" failed: {Errno.Describe(errno)}", null);
         }
 
         return new DirectoryIdentity(status.DeviceId, status.Inode);
@@ -142,7 +143,7 @@ internal sealed class RootedTree : IDisposable
             return;
         }
 
-        throw _fail($"cannot remove \"{LayerException.Printable(pathForErrors)}\": {Errno.Describe(errno)}", null);
+        throw _fail($"cannot remove \"{UntrustedText.Printable(pathForErrors)}\": {Errno.Describe(errno)}", null);
     }
 
     /// <summary>
@@ -195,7 +196,7 @@ internal sealed class RootedTree : IDisposable
 
         if (errno != 0)
         {
-            throw _fail($"cannot remove \"{LayerException.Printable(pathForErrors)}\": {Errno.Describe(errno)}", null);
+            throw _fail($"cannot remove \"{UntrustedText.Printable(pathForErrors)}\": {Errno.Describe(errno)}", null);
         }
 
         using (directory)
@@ -209,7 +210,7 @@ internal sealed class RootedTree : IDisposable
                 }
                 else if (childError is not (0 or Errno.ENOENT))
                 {
-                    throw _fail($"cannot remove \"{LayerException.Printable($"{pathForErrors}/{child}")}\": {Errno.Describe(childError)}", null);
+                    throw _fail($"cannot remove \"{UntrustedText.Printable($"{pathForErrors}/{child}")}\": {Errno.Describe(childError)}", null);
                 }
             }
         }
@@ -217,7 +218,7 @@ internal sealed class RootedTree : IDisposable
         errno = Interop.TryUnlinkat(parent, name, Interop.AT_REMOVEDIR);
         if (errno is not (0 or Errno.ENOENT))
         {
-            throw _fail($"cannot remove directory \"{LayerException.Printable(pathForErrors)}\": {Errno.Describe(errno)}", null);
+            throw _fail($"cannot remove directory \"{UntrustedText.Printable(pathForErrors)}\": {Errno.Describe(errno)}", null);
         }
     }
 
@@ -266,13 +267,13 @@ internal sealed class RootedTree : IDisposable
                     }
                     else if (made != Errno.EEXIST)
                     {
-                        throw _fail($"cannot create directory \"{LayerException.Printable(prefix)}\": {Errno.Describe(made)}", null);
+                        throw _fail($"cannot create directory \"{UntrustedText.Printable(prefix)}\": {Errno.Describe(made)}", null);
                     }
 
                     errno = TryResolve(prefix, resolve, out handle);
                     if (errno == Errno.ENOENT)
                     {
-                        throw _fail($"\"{LayerException.Printable(prefix)}\" is a dangling symlink: cannot create a directory through it", null);
+                        throw _fail($"\"{UntrustedText.Printable(prefix)}\" is a dangling symlink: cannot create a directory through it", null);
                     }
                 }
 
@@ -315,7 +316,7 @@ internal sealed class RootedTree : IDisposable
         var errno = Interop.TryOpenat(pathHandle, ".", flags | Interop.O_DIRECTORY, 0, out var handle);
         if (errno != 0)
         {
-            throw _fail($"cannot open directory \"{LayerException.Printable(path)}\": {Errno.Describe(errno)}", null);
+            throw _fail($"cannot open directory \"{UntrustedText.Printable(path)}\": {Errno.Describe(errno)}", null);
         }
 
         return handle;
@@ -323,7 +324,7 @@ internal sealed class RootedTree : IDisposable
 
     private static string DescribeResolveFailure(string path, int errno, ulong resolve)
     {
-        var printable = LayerException.Printable(path);
+        var printable = UntrustedText.Printable(path);
         return errno switch
         {
             Errno.ELOOP when (resolve & Interop.RESOLVE_NO_SYMLINKS) != 0 =>
