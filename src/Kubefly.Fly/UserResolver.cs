@@ -1,4 +1,4 @@
-using System.Globalization;
+using Kubefly.Linux;
 
 namespace Kubefly.Fly;
 
@@ -32,9 +32,9 @@ public static class UserResolver
             groupPart = group;
         }
 
-        var numericUid = TryParseId(userPart, out var uid);
+        var numericUid = Passwd.TryParseId(userPart, out var uid);
         uint numericGidValue = 0;
-        var numericGid = groupPart is not null && TryParseId(groupPart, out numericGidValue);
+        var numericGid = groupPart is not null && Passwd.TryParseId(groupPart, out numericGidValue);
 
         // Numeric ids alone need no file at all.
         if (numericUid && numericGid)
@@ -42,89 +42,34 @@ public static class UserResolver
             return new ResolvedUser(uid, numericGidValue, []);
         }
 
-        var passwd = ParsePasswd(readFile("/etc/passwd"));
+        var passwd = Passwd.ParseUsers(readFile("/etc/passwd"));
         PasswdEntry? entry;
         if (numericUid)
         {
-            entry = passwd.FirstOrDefault(p => p.Uid == uid);
+            entry = passwd.FirstOrDefault(p => p.UserId == uid);
         }
         else
         {
             entry = passwd.FirstOrDefault(p => p.Name == userPart)
                 ?? throw new FlyException($"user \"{userPart}\" not found in the image's /etc/passwd");
-            uid = entry.Uid;
+            uid = entry.UserId;
         }
 
-        var groups = ParseGroup(readFile("/etc/group"));
+        var groups = Passwd.ParseGroups(readFile("/etc/group"));
         uint gid;
         if (groupPart is null)
         {
-            gid = entry?.Gid ?? 0;
+            gid = entry?.GroupId ?? 0;
         }
-        else if (!TryParseId(groupPart, out gid))
+        else if (!Passwd.TryParseId(groupPart, out gid))
         {
             gid = (groups.FirstOrDefault(g => g.Name == groupPart)
-                ?? throw new FlyException($"group \"{groupPart}\" not found in the image's /etc/group")).Gid;
+                ?? throw new FlyException($"group \"{groupPart}\" not found in the image's /etc/group")).GroupId;
         }
 
         var supplementary = entry is null
             ? new List<uint>()
-            : groups.Where(g => g.Members.Contains(entry.Name, StringComparer.Ordinal)).Select(g => g.Gid).Distinct().ToList();
+            : groups.Where(g => g.Members.Contains(entry.Name, StringComparer.Ordinal)).Select(g => g.GroupId).Distinct().ToList();
         return new ResolvedUser(uid, gid, supplementary);
     }
-
-    public sealed record PasswdEntry(string Name, uint Uid, uint Gid);
-
-    public sealed record GroupEntry(string Name, uint Gid, IReadOnlyList<string> Members);
-
-    /// <summary>name:password:uid:gid:gecos:home:shell; malformed lines are skipped (as libc does).</summary>
-    public static IReadOnlyList<PasswdEntry> ParsePasswd(string? text)
-    {
-        var entries = new List<PasswdEntry>();
-        foreach (var fields in Lines(text))
-        {
-            if (fields.Length >= 4 && fields[0].Length > 0 && TryParseId(fields[2], out var uid) && TryParseId(fields[3], out var gid))
-            {
-                entries.Add(new PasswdEntry(fields[0], uid, gid));
-            }
-        }
-
-        return entries;
-    }
-
-    /// <summary>name:password:gid:member,member</summary>
-    public static IReadOnlyList<GroupEntry> ParseGroup(string? text)
-    {
-        var entries = new List<GroupEntry>();
-        foreach (var fields in Lines(text))
-        {
-            if (fields.Length >= 3 && fields[0].Length > 0 && TryParseId(fields[2], out var gid))
-            {
-                var members = fields.Length >= 4 ? fields[3].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
-                entries.Add(new GroupEntry(fields[0], gid, members));
-            }
-        }
-
-        return entries;
-    }
-
-    /// <summary>The fields of each non-empty, non-comment line (a plain loop: LINQ's chained iterators are
-    /// generic virtual calls, slow on first use under NativeAOT, and this runs on every pod start).</summary>
-    private static List<string[]> Lines(string? text)
-    {
-        var lines = new List<string[]>();
-        foreach (var raw in (text ?? string.Empty).Split('\n'))
-        {
-            var line = raw.TrimEnd('\r');
-            if (line.Length > 0 && !line.StartsWith('#'))
-            {
-                lines.Add(line.Split(':'));
-            }
-        }
-
-        return lines;
-    }
-
-    private static bool TryParseId(string text, out uint id) =>
-        uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id) && id != uint.MaxValue;
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Kubefly.Linux;
 
 namespace Kubefly.Wrappers;
 

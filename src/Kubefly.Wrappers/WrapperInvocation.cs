@@ -1,3 +1,4 @@
+using Kubefly.Linux;
 using Kubefly.Oci;
 
 namespace Kubefly.Wrappers;

@@ -28,7 +28,7 @@ internal static class TestHost
                 : dirs.Contains(path) ? HostPathKind.Directory
                 : all.Contains(path) ? HostPathKind.Other
                 : HostPathKind.Missing,
-            user => Kubefly.Wrappers.Passwd.Find(Passwd, user));
+            user => Kubefly.Linux.Passwd.Find(Kubefly.Linux.Passwd.ParseUsers(Passwd), user));
     }
 
     public static HostView CoreOs(IEnumerable<string>? directories = null, IEnumerable<string>? sockets = null) =>

@@ -1,3 +1,4 @@
+using Kubefly.Linux;
 using Kubefly.Wrappers;
 
 namespace Kubefly.Tests.Unit.Wrappers;
@@ -370,18 +371,5 @@ public class WrapperComposerTests
             Assert.All(profile.Volumes, v => Assert.StartsWith("coreos-", v.Name, StringComparison.Ordinal));
             Assert.All(profile.ConditionalVolumes, v => Assert.StartsWith("coreos-", v.Name, StringComparison.Ordinal));
         }
-    }
-
-    [Theory]
-    [InlineData("root:x:0:0::/root:/bin/bash\netcd:x:232:233::/:/sbin/nologin", "etcd", 232u, 233u)]
-    [InlineData("root:x:0:0::/root:/bin/bash\netcd:x:232:233::/:/sbin/nologin", "232", 232u, 233u)]
-    [InlineData("root:x:0:0::/root:/bin/bash", "500", 500u, 500u)]
-    public void Passwd_lookup(string passwd, string user, uint uid, uint gid)
-    {
-        var entry = Passwd.Find(passwd, user);
-
-        Assert.NotNull(entry);
-        Assert.Equal((uid, gid), (entry.UserId, entry.GroupId));
-        Assert.Null(Passwd.Find(passwd, "missing"));
     }
 }
