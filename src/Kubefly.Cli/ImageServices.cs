@@ -19,7 +19,6 @@ public sealed class ImageServices
 
     public ImageServices(GlobalOptions globals, IPullProgress progress, Platform? platform = null)
     {
-        Globals = globals;
         _globals = globals;
         _progress = progress;
         _registry = new Lazy<RegistryClient>(() => new RegistryClient(new RegistryClientOptions
@@ -35,8 +34,6 @@ public sealed class ImageServices
         // `image list` or `image rm`, which an operator needs to repair the node.
         _puller = new Lazy<ImagePuller>(() => new ImagePuller(Store, sources.Open, CreateVerifier(globals, progress), progress, platform ?? Platform.Host));
     }
-
-    public GlobalOptions Globals { get; }
 
     public ImageStore Store { get; }
 

@@ -80,14 +80,6 @@ public sealed class DigestingStream : ReadOnlyStream
         }
     }
 
-    public async Task DrainAndVerifyAsync(CancellationToken cancellationToken)
-    {
-        var buffer = new byte[81920];
-        while (await ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
-        {
-        }
-    }
-
     protected override void Dispose(bool disposing)
     {
         if (disposing)

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Globalization;
 using Kubefly.Fly;
 using Kubefly.Images;
@@ -20,7 +19,7 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
     /// <summary>The fetch-to-exec path of `rkt run`: only returns (by exception) when the exec did not happen.</summary>
     public void RunAndExec(RunArguments run, InsecureOptions insecure)
     {
-        var launch = Prepare(run, insecure, ParentEnvironment());
+        var launch = Prepare(run, insecure, ProcessEnvironment.Snapshot());
         FlyStage.Exec(launch.Plan);
 
         // The lock must stay open up to the exec; past a failed exec it goes with the process.
@@ -74,17 +73,6 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
             File.Delete(temporary);
             throw new KubeflyException($"error saving pod UUID to file: {IoErrors.Describe(e, "write", full)}", e);
         }
-    }
-
-    public static Dictionary<string, string> ParentEnvironment()
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
-        {
-            result[(string)entry.Key] = (string?)entry.Value ?? string.Empty;
-        }
-
-        return result;
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
-using System.Collections;
 using System.CommandLine;
 using Kubefly.Fly;
+using Kubefly.Linux;
 using Kubefly.Wrappers;
 
 namespace Kubefly.Cli.Commands;
@@ -52,7 +52,7 @@ internal static class WrapperCommand
         using var diagnostics = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
         try
         {
-            var prepared = WrapperLauncher.Prepare(profile, CurrentEnvironment(), arguments, diagnostics);
+            var prepared = WrapperLauncher.Prepare(profile, ProcessEnvironment.Snapshot(), arguments, diagnostics);
             var argv = prepared.Invocation.Argv;
             if (prepared.HandOff.Kind == HandOffKind.InProcess)
             {
@@ -81,16 +81,5 @@ internal static class WrapperCommand
         {
             return EngineCommandLine.Fail(profile.ProgramName, e);
         }
-    }
-
-    private static Dictionary<string, string> CurrentEnvironment()
-    {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
-        {
-            environment[(string)entry.Key] = (string?)entry.Value ?? string.Empty;
-        }
-
-        return environment;
     }
 }

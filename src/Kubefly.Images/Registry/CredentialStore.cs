@@ -246,9 +246,6 @@ internal sealed record TokenResponse
 
     [JsonPropertyName("expires_in")]
     public long? ExpiresIn { get; init; }
-
-    [JsonPropertyName("issued_at")]
-    public string? IssuedAt { get; init; }
 }
 
 [JsonSourceGenerationOptions(AllowTrailingCommas = true, ReadCommentHandling = JsonCommentHandling.Skip)]

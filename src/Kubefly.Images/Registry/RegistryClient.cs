@@ -99,10 +99,6 @@ public sealed class RegistryClient : IDisposable
         return endpoints;
     }
 
-    /// <summary>Checks the endpoint answers <c>GET /v2/</c> (200 or 401) and settles its scheme.</summary>
-    public async Task PingAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken) =>
-        await BaseUriAsync(endpoint, cancellationToken).ConfigureAwait(false);
-
     /// <summary>
     /// A manifest or index by tag or digest. The bytes are hashed as received; by digest they must match;
     /// a <c>mediaType</c> in the body must agree with Content-Type; schema1 is refused.
