@@ -23,24 +23,24 @@ public static class TestImages
 
     public static string Reference(string tag) => $"oci:{Layout}:{tag}";
 
-    /// <summary>A busybox rootfs layer: /bin/busybox, applet links, /etc/passwd and /etc/group.</summary>
+    /// <summary>The <see cref="BusyboxRootfs"/> as a layer.</summary>
     public static byte[] BusyboxLayer()
     {
         var tar = new TarBuilder()
-            .Directory("bin/")
-            .HostFile("bin/busybox", "/bin/busybox", (UnixFileMode)0b111_101_101);
-        foreach (var applet in new[] { "sh", "cat", "ls", "echo", "id", "sleep", "true", "false", "env", "mount", "touch", "mkdir", "grep", "stat", "readlink", "wc", "head", "test", "kill", "httpd", "nc", "wget", "printf", "tr", "sed", "awk", "find", "rm", "df", "setsid", "umount" })
+            .Dir("bin/")
+            .HostFile("bin/busybox", BusyboxRootfs.BusyboxPath, 0b111_101_101);
+        foreach (var applet in BusyboxRootfs.Applets)
         {
             tar.Symlink($"bin/{applet}", "busybox");
         }
 
-        return tar
-            .Directory("etc/")
-            .File("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
-            .File("etc/group", "root:x:0:\nuser:x:1000:\nwheel:x:10:user\nnogroup:x:65534:\n")
-            .Directory("tmp/", (UnixFileMode)0b1_111_111_111)
-            .Directory("root/", (UnixFileMode)0b111_000_000)
-            .Build();
+        tar.Dir("etc/").File("etc/passwd", BusyboxRootfs.Passwd).File("etc/group", BusyboxRootfs.Group);
+        foreach (var (path, mode) in BusyboxRootfs.Directories)
+        {
+            tar.Dir(path + "/", (int)mode);
+        }
+
+        return tar.Build();
     }
 
     /// <summary>/usr/bin/etcd with the shared libraries ldd names (the test image has no libc of its own).</summary>
@@ -48,7 +48,7 @@ public static class TestImages
 
     private static byte[] BuildEtcdLayer()
     {
-        var tar = new TarBuilder().Directory("usr/").Directory("usr/bin/").HostFile("usr/bin/etcd", "/usr/bin/etcd", (UnixFileMode)0b111_101_101);
+        var tar = new TarBuilder().Dir("usr/").Dir("usr/bin/").HostFile("usr/bin/etcd", "/usr/bin/etcd", 0b111_101_101);
         var directories = new HashSet<string>(StringComparer.Ordinal) { "usr/", "usr/bin/" };
         foreach (var line in ProgramRunner.Shell("ldd /usr/bin/etcd").Split('\n'))
         {
@@ -65,32 +65,32 @@ public static class TestImages
                 var dir = string.Join('/', parts[..i]) + "/";
                 if (directories.Add(dir))
                 {
-                    tar.Directory(dir);
+                    tar.Dir(dir);
                 }
             }
 
-            tar.HostFile(relative, path, (UnixFileMode)0b111_101_101);
+            tar.HostFile(relative, path, 0b111_101_101);
         }
 
-        return tar.Directory("var/").Directory("var/lib/").Directory("var/lib/etcd/", (UnixFileMode)0b111_000_000).Build();
+        return tar.Dir("var/").Dir("var/lib/").Dir("var/lib/etcd/", 0b111_000_000).Build();
     }
 
     /// <summary>A second and third layer with every entry kind and both whiteout forms.</summary>
     public static IReadOnlyList<byte[]> MultiLayerLayers()
     {
         var lower = new TarBuilder()
-            .Directory("data/")
+            .Dir("data/")
             .File("data/keep.txt", "keep\n")
             .File("data/remove-me.txt", "gone\n")
-            .Directory("data/opaque/")
+            .Dir("data/opaque/")
             .File("data/opaque/old.txt", "old\n")
-            .Directory("data/owned/", (UnixFileMode)0b111_101_000, uid: 1234, gid: 5678)
-            .File("data/owned/file", "owned\n", (UnixFileMode)0b110_100_000, uid: 1234, gid: 5678)
-            .File("data/setuid", "suid\n", (UnixFileMode)0b100_111_101_101)
+            .Dir("data/owned/", 0b111_101_000, uid: 1234, gid: 5678)
+            .File("data/owned/file", "owned\n", 0b110_100_000, uid: 1234, gid: 5678)
+            .File("data/setuid", "suid\n", 0b100_111_101_101)
             .Build();
         var upper = new TarBuilder()
             .File("data/.wh.remove-me.txt", string.Empty)
-            .Directory("data/opaque/")
+            .Dir("data/opaque/")
             .File("data/opaque/.wh..wh..opq", string.Empty)
             .File("data/opaque/new.txt", "new\n")
             .File("data/hardlink-source", "linked\n")
@@ -99,7 +99,7 @@ public static class TestImages
             .Symlink("data/link-absolute", "/data/keep.txt")
             .CharDevice("data/null", 1, 3)
             .Fifo("data/fifo")
-            .File("data/xattr", "x\n"u8.ToArray(), pax: new Dictionary<string, string> { ["SCHILY.xattr.user.kubefly"] = "yes" })
+            .File("data/xattr", "x\n"u8.ToArray(), xattrs: new Dictionary<string, string> { ["user.kubefly"] = "yes" })
             .Build();
         return [lower, upper];
     }

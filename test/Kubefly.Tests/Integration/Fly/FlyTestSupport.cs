@@ -54,13 +54,7 @@ public static class BusyboxLayer
 
         var staging = $"{root}.staging-{Guid.NewGuid():N}";
         var staged = System.IO.Path.Combine(staging, "layer");
-        ProgramRunner.Shell($"""
-            mkdir -p {staged}/bin {staged}/etc {staged}/proc {staged}/sys {staged}/dev {staged}/tmp {staged}/root {staged}/home/user
-            cp /bin/busybox {staged}/bin/busybox
-            for applet in $({staged}/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox {staged}/bin/$applet; done
-            printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' > {staged}/etc/passwd
-            printf 'root:x:0:\nwheel:x:10:user\nstaff:x:50:\nuser:x:1000:\n' > {staged}/etc/group
-            """);
+        BusyboxRootfs.WriteTo(staged);
         File.WriteAllText(System.IO.Path.Combine(staged, "probe"), ProbeScript.ReplaceLineEndings("\n") + "\n");
         ProgramRunner.Shell($"chmod 0755 {staged}/probe");
         try

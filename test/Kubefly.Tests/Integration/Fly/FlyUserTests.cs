@@ -36,10 +36,10 @@ public sealed class FlyUserTests : IDisposable
     [Fact]
     public void AnUnknownGroupNameIsAClearError()
     {
-        var result = _workspace.Run(_workspace.Plan("id") with { User = "user:nogroup" });
+        var result = _workspace.Run(_workspace.Plan("id") with { User = "user:ghosts" });
 
         Assert.Equal(254, result.ExitCode);
-        Assert.Contains("group \"nogroup\" not found in the image's /etc/group", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("group \"ghosts\" not found in the image's /etc/group", result.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

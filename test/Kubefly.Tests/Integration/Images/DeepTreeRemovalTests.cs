@@ -104,7 +104,7 @@ public sealed class DeepTreeRemovalTests : IDisposable
 
     private string DeepLayout(int levels, IReadOnlyList<Digest>? diffIds)
     {
-        var tar = new TarBuilder().Directory(string.Concat(Enumerable.Repeat("a/", levels))).Build();
+        var tar = new TarBuilder().Dir(string.Concat(Enumerable.Repeat("a/", levels))).Build();
         var directory = _layouts.Combine(Guid.NewGuid().ToString("N"));
         new OciLayoutBuilder(directory).AddImage([tar], LayerCompression.Gzip, Platform.Host, tag: "deep", diffIds: diffIds);
         return $"oci:{directory}:deep";

@@ -131,7 +131,7 @@ public sealed class FetchFromLayoutTests : IDisposable
         var tar = new TarBuilder()
             .File("manifest.json", "[{\"Config\":\"cfg.json\",\"RepoTags\":[\"example.com/saved:v1\"],\"Layers\":[\"abc/layer.tar\"]}]")
             .File("cfg.json", config)
-            .Directory("abc/")
+            .Dir("abc/")
             .File("abc/layer.tar", layer)
             .Build();
         File.WriteAllBytes(archive, tar);

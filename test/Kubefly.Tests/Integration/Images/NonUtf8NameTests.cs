@@ -1,7 +1,6 @@
 using Kubefly.Oci;
 using Kubefly.Tests.Infrastructure;
 using Kubefly.Tests.Infrastructure.Images;
-using RawTar = Kubefly.Tests.Unit.Unpacking.TarBuilder;
 
 namespace Kubefly.Tests.Integration.Images;
 
@@ -40,11 +39,11 @@ public sealed class NonUtf8NameTests : IDisposable
 
     private static byte[] Entry(byte first, byte second, string content)
     {
-        var entry = RawTar.RawEntry("badXXname", '0', data: System.Text.Encoding.ASCII.GetBytes(content));
+        var entry = TarBuilder.RawEntry("badXXname", '0', data: System.Text.Encoding.ASCII.GetBytes(content));
         entry[3] = first;
         entry[4] = second;
         var header = entry[..512];
-        RawTar.SetChecksum(header);
+        TarBuilder.SetChecksum(header);
         header.CopyTo(entry, 0);
         return entry;
     }

@@ -103,7 +103,7 @@ public sealed class StoreConcurrencyTests : IDisposable
 
         var random = new byte[48 << 20];
         new Random(42).NextBytes(random);
-        var big = new TarBuilder().Directory("payload/").File("payload/random.bin", random).Build();
+        var big = new TarBuilder().Dir("payload/").File("payload/random.bin", random).Build();
         new OciLayoutBuilder(directory).AddImage([TestImages.BusyboxLayer(), big], LayerCompression.Gzip, Platform.Host, tag: "big");
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(directory, recursive: true);
         return directory;

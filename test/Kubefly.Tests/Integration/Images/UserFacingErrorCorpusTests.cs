@@ -7,7 +7,6 @@ using System.Text.RegularExpressions;
 using Kubefly.Oci;
 using Kubefly.Tests.Infrastructure;
 using Kubefly.Tests.Infrastructure.Images;
-using RawTar = Kubefly.Tests.Unit.Unpacking.TarBuilder;
 
 namespace Kubefly.Tests.Integration.Images;
 
@@ -286,7 +285,7 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
     }
 
     private static byte[] Pax(IEnumerable<KeyValuePair<string, string>> records, string name, char type) =>
-        [.. RawTar.RawPaxHeader(records), .. RawTar.RawEntry(name, type, data: "x"u8.ToArray()), .. new byte[1024]];
+        [.. TarBuilder.RawPaxHeader(records), .. TarBuilder.RawEntry(name, type, data: "x"u8.ToArray()), .. new byte[1024]];
 
     private static byte[] Gzip(byte[] data)
     {

@@ -26,8 +26,8 @@ public sealed class RktCompatibilityTests : IDisposable
         ProgramRunner.Shell($"mount --bind '{shared}' '{shared}' && mount --make-shared '{shared}'");
         var layout = Path.Combine(dir, "layout");
         var etcd = new TarBuilder()
-            .Directory("usr/").Directory("usr/local/").Directory("usr/local/bin/")
-            .File("usr/local/bin/etcd", "#!/bin/sh\necho \"etcd argv: $*\"\n", (UnixFileMode)0b111_101_101)
+            .Dir("usr/").Dir("usr/local/").Dir("usr/local/bin/")
+            .File("usr/local/bin/etcd", "#!/bin/sh\necho \"etcd argv: $*\"\n", 0b111_101_101)
             .Build();
         new OciLayoutBuilder(layout).AddImage(
             [TestImages.BusyboxLayer(), etcd], LayerCompression.Gzip, Platform.Host,

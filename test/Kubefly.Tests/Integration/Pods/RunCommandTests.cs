@@ -22,11 +22,9 @@ public sealed class RunCommandTests : IDisposable
             umoci init --layout '{layout}'
             umoci new --image '{layout}:latest'
             umoci unpack --image '{layout}:latest' '{bundle}'
-            mkdir -p '{bundle}/rootfs/bin' '{bundle}/rootfs/etc'
-            cp /bin/busybox '{bundle}/rootfs/bin/busybox'
-            for applet in $(/bin/busybox --list); do [ -e '{bundle}/rootfs/bin/'$applet ] || ln -s busybox '{bundle}/rootfs/bin/'$applet; done
-            printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' > '{bundle}/rootfs/etc/passwd'
-            printf 'root:x:0:\nuser:x:1000:\n' > '{bundle}/rootfs/etc/group'
+            """);
+        BusyboxRootfs.WriteTo(Path.Combine(bundle, "rootfs"));
+        ProgramRunner.Shell($"""
             umoci repack --image '{layout}:latest' '{bundle}'
             umoci config --image '{layout}:latest' --config.cmd sh --config.env PATH=/bin --config.env FROM_IMAGE=image
             """);

@@ -76,11 +76,11 @@ public sealed class FlannelEngineContainer : EngineContainer
             File.WriteAllText(layout.Combine("sd-ready.c"), ReadyNotifier);
             ProgramRunner.Shell($"gcc -static -Os -o '{layout.Combine("sd-ready")}' '{layout.Combine("sd-ready.c")}'");
             var probe = new TarBuilder()
-                .Directory("opt/").Directory("opt/bin/")
-                .HostFile("opt/bin/sd-ready", layout.Combine("sd-ready"), (UnixFileMode)0b111_101_101)
-                .File("opt/bin/flanneld", Probe, (UnixFileMode)0b111_101_101)
-                .File("opt/bin/flanneld-probe", Probe, (UnixFileMode)0b111_101_101)
-                .Directory("run/").Directory("run/flannel/")
+                .Dir("opt/").Dir("opt/bin/")
+                .HostFile("opt/bin/sd-ready", layout.Combine("sd-ready"), 0b111_101_101)
+                .File("opt/bin/flanneld", Probe, 0b111_101_101)
+                .File("opt/bin/flanneld-probe", Probe, 0b111_101_101)
+                .Dir("run/").Dir("run/flannel/")
                 .Build();
             new OciLayoutBuilder(layout.Combine("layout")).AddImage(
                 [TestImages.BusyboxLayer(), probe],

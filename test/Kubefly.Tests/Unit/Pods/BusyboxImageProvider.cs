@@ -9,7 +9,7 @@ namespace Kubefly.Tests.Unit.Pods;
 
 /// <summary>
 /// A stand-in for the image store in pod tests: one layer directory holding Debian's busybox-static
-/// (/bin/busybox plus its applet links) and /etc/passwd, /etc/group with root and user 1000.
+/// (<see cref="BusyboxRootfs"/>).
 /// </summary>
 public sealed class BusyboxImageProvider : IPodImageProvider, IDisposable
 {
@@ -18,14 +18,7 @@ public sealed class BusyboxImageProvider : IPodImageProvider, IDisposable
         Root = Directory.CreateTempSubdirectory("kubefly-busybox-").FullName;
         LayerDirectory = Path.Combine(Root, "layer");
         Config = config ?? new ContainerConfig { Cmd = ["sh"], Env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] };
-        ProgramRunner.Shell($"""
-            set -e
-            mkdir -p '{LayerDirectory}/bin' '{LayerDirectory}/etc' '{LayerDirectory}/tmp'
-            cp /bin/busybox '{LayerDirectory}/bin/busybox'
-            for applet in $(/bin/busybox --list); do [ -e '{LayerDirectory}/bin/'$applet ] || ln -s busybox '{LayerDirectory}/bin/'$applet; done
-            printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' > '{LayerDirectory}/etc/passwd'
-            printf 'root:x:0:\nuser:x:1000:\n' > '{LayerDirectory}/etc/group'
-            """);
+        BusyboxRootfs.WriteTo(LayerDirectory);
     }
 
     public string Root { get; }

@@ -3,6 +3,7 @@ using System.Text;
 using Kubefly.Images.Unpacking;
 using Kubefly.Linux;
 using Kubefly.Oci;
+using Kubefly.Tests.Infrastructure.Images;
 
 namespace Kubefly.Tests.Unit.Unpacking;
 
