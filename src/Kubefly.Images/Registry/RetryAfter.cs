@@ -1,54 +1,25 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 
 namespace Kubefly.Images.Registry;
 
-/// <summary>The <c>Retry-After</c> header: delay-seconds or an HTTP date.</summary>
+/// <summary>The <c>Retry-After</c> header, as .NET parses it (delay-seconds and the three HTTP date forms), bounded.</summary>
 public static class RetryAfter
 {
-    // RFC 9110 section 5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms.
-    private static readonly string[] HttpDateFormats = ["r", "dddd, dd-MMM-yy HH:mm:ss 'GMT'", "ddd MMM d HH:mm:ss yyyy"];
-
     /// <summary>The delay asked for, capped at <paramref name="max"/>; null when absent or unreadable. Dates in the past mean zero.</summary>
-    public static TimeSpan? Parse(string? value, DateTimeOffset now, TimeSpan max)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return null;
-        }
-
-        value = value.Trim();
-        TimeSpan delay;
-        if (value.All(char.IsAsciiDigit))
-        {
-            delay = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds < max.TotalSeconds
-                ? TimeSpan.FromSeconds(seconds)
-                : max;
-        }
-        else if (DateTimeOffset.TryParseExact(value, HttpDateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowInnerWhite, out var date))
-        {
-            delay = date - now;
-        }
-        else
-        {
-            return null;
-        }
-
-        return delay < TimeSpan.Zero ? TimeSpan.Zero : delay > max ? max : delay;
-    }
-
-    /// <summary>Reads the header of a response.</summary>
     public static TimeSpan? From(HttpResponseHeaders headers, DateTimeOffset now, TimeSpan max)
     {
-        if (headers.RetryAfter is { } parsed)
+        if (headers.RetryAfter is not { } parsed)
         {
-            var delay = parsed.Delta ?? (parsed.Date is { } date ? date - now : (TimeSpan?)null);
-            if (delay is { } d)
-            {
-                return d < TimeSpan.Zero ? TimeSpan.Zero : d > max ? max : d;
-            }
+            return null;
         }
 
-        return headers.TryGetValues("Retry-After", out var values) ? Parse(values.FirstOrDefault(), now, max) : null;
+        var delay = parsed.Delta ?? (parsed.Date is { } date ? date - now : null);
+        return delay switch
+        {
+            null => null,
+            { } d when d < TimeSpan.Zero => TimeSpan.Zero,
+            { } d when d > max => max,
+            { } d => d,
+        };
     }
 }
