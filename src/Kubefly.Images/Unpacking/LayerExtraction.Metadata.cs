@@ -154,9 +154,11 @@ internal sealed partial class LayerExtraction
                 continue;
             }
 
-            // TarReader decodes PAX values as UTF-8: bytes that were not UTF-8 came back as U+FFFD. Take those
-            // from the raw header; if that fails, drop the value (a wrong security.capability is worse than none).
-            var bytes = value.Contains('\uFFFD') ? RawXattrValue(name) : Encoding.UTF8.GetBytes(value);
+            // The value's exact bytes come from the raw header: TarReader decodes PAX values as UTF-8 (bytes
+            // that were not UTF-8 come back as U+FFFD), and TarHeaderGuard hands it a newline as a space.
+            // Without the raw bytes, only a value that survived decoding is kept (a wrong
+            // security.capability is worse than none).
+            var bytes = RawXattrValue(name) ?? (value.Contains('\uFFFD') ? null : Encoding.UTF8.GetBytes(value));
             if (bytes is null)
             {
                 Warn($"extended attribute \"{UntrustedText.Printable(name)}\" dropped: its value is not valid UTF-8 and could not be recovered exactly");

@@ -67,9 +67,11 @@ internal sealed partial class LayerExtraction : IDisposable
 
     public UnpackStatistics Run(Stream uncompressedTar)
     {
-        var guarded = new TarHeaderGuard(uncompressedTar, _limits.MaxHeaderBytes, reason => Fail(reason, null));
-        var input = new LimitedTarStream(guarded, this);
-        using (var reader = new TarReader(input, leaveOpen: true))
+        // The recording (LimitedTarStream) sees the raw bytes; the guard may hand TarReader a header with a
+        // newline inside a value replaced (see TarHeaderGuard), and lengths never change, so offsets agree.
+        var input = new LimitedTarStream(uncompressedTar, this);
+        var guarded = new TarHeaderGuard(input, _limits.MaxHeaderBytes, reason => Fail(reason, null));
+        using (var reader = new TarReader(guarded, leaveOpen: true))
         {
             while (true)
             {

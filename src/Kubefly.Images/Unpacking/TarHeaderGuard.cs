@@ -10,7 +10,14 @@ namespace Kubefly.Images.Unpacking;
 /// long name (L, K) into memory whole, whatever size its header declares (a 600 MB PAX comment costs
 /// gigabytes of RSS, a 1 GB one throws OutOfMemoryException). Nothing is copied but the header block
 /// and a PAX header's own records (bounded), which may override the next entry's size and so where the
-/// next header starts. Bytes pass through unchanged; TarReader still does all the parsing that counts.
+/// next header starts. TarReader still does all the parsing that counts.
+///
+/// One byte is changed on its way: a newline inside a PAX value. PAX records are length-prefixed, so a
+/// value may hold 0x0A (a security.capability or other binary xattr often does), but TarReader splits
+/// records at the first newline and refuses the whole header. Such a byte is handed to TarReader as a
+/// space; the extraction reads xattr values from the raw bytes recorded before this stream
+/// (see RawPaxXattrs), so nothing is lost. A newline in a file or link name is refused instead, since
+/// TarReader would report that name changed.
 /// </summary>
 internal sealed class TarHeaderGuard : ReadOnlyStream
 {
@@ -25,10 +32,16 @@ internal sealed class TarHeaderGuard : ReadOnlyStream
     private long _nextHeader;
     private long _headerStart;
 
-    // The data of the PAX 'x' header being read, for its "size" record; and the size it sets for the next entry.
+    // The data of the PAX header (x or g) being read, for its "size" record; and the size an 'x' sets for the next entry.
     private byte[]? _pax;
     private int _paxFill;
+    private bool _paxIsGlobal;
     private long? _paxSize;
+
+    // Where the PAX record being scanned starts, ends (-1 until its length is read) and its value starts (-1 until '=').
+    private int _recordStart;
+    private int _recordEnd = -1;
+    private int _valueStart = -1;
 
     /// <param name="fail">Builds the exception for a refused header; its argument says what and where.</param>
     public TarHeaderGuard(Stream inner, long maxMetadataBytes, Func<string, Exception> fail)
@@ -45,7 +58,7 @@ internal sealed class TarHeaderGuard : ReadOnlyStream
         return read;
     }
 
-    private void Inspect(ReadOnlySpan<byte> bytes)
+    private void Inspect(Span<byte> bytes)
     {
         while (!bytes.IsEmpty)
         {
@@ -57,10 +70,14 @@ internal sealed class TarHeaderGuard : ReadOnlyStream
                 {
                     var take = Math.Min(skip, _pax.Length - _paxFill);
                     bytes[..take].CopyTo(_pax.AsSpan(_paxFill));
-                    _paxFill += take;
+                    ScanRecords(bytes[..take]);
                     if (_paxFill == _pax.Length)
                     {
-                        _paxSize = PaxSize(_pax.AsSpan(0, _paxFill));
+                        if (!_paxIsGlobal)
+                        {
+                            _paxSize = PaxSize(_pax.AsSpan(0, _paxFill));
+                        }
+
                         _pax = null;
                     }
                 }
@@ -110,14 +127,14 @@ internal sealed class TarHeaderGuard : ReadOnlyStream
                 throw _fail($"{Describe(type)} at offset {_headerStart} declares {size} bytes, over the limit of {_maxMetadataBytes} bytes for a tar header");
             }
 
-            if (type == 'x')
+            if (type is 'x' or 'g' && size > 0)
             {
                 _pax = new byte[size];
                 _paxFill = 0;
-                if (size == 0)
-                {
-                    _pax = null;
-                }
+                _paxIsGlobal = type == 'g';
+                _recordStart = 0;
+                _recordEnd = -1;
+                _valueStart = -1;
             }
         }
         else
@@ -132,6 +149,68 @@ internal sealed class TarHeaderGuard : ReadOnlyStream
         }
 
         _nextHeader += (size + BlockSize - 1) / BlockSize * BlockSize;
+    }
+
+    /// <summary>
+    /// Follows the PAX records through the bytes just copied into _pax (the same bytes, in place, on their
+    /// way to TarReader): a newline inside a value becomes a space; inside a name, the layer is refused.
+    /// A record whose length does not parse ends the scan; TarReader reports the header as malformed.
+    /// </summary>
+    private void ScanRecords(Span<byte> passing)
+    {
+        for (var k = 0; k < passing.Length; k++)
+        {
+            var i = _paxFill + k;
+            var b = _pax![i];
+            if (_recordEnd == -2)
+            {
+                continue;
+            }
+
+            if (_recordEnd < 0)
+            {
+                if (b == (byte)' ')
+                {
+                    _recordEnd = int.TryParse(_pax.AsSpan(_recordStart, i - _recordStart), NumberStyles.None, CultureInfo.InvariantCulture, out var length) && length > i - _recordStart + 1
+                        ? _recordStart + length
+                        : -2;
+                }
+
+                continue;
+            }
+
+            if (i == _recordEnd - 1)
+            {
+                _recordStart = _recordEnd;
+                _recordEnd = -1;
+                _valueStart = -1;
+                continue;
+            }
+
+            if (_valueStart < 0)
+            {
+                if (b == (byte)'=')
+                {
+                    _valueStart = i + 1;
+                }
+
+                continue;
+            }
+
+            if (b == (byte)'\n')
+            {
+                var key = _pax.AsSpan(_recordStart, _valueStart - 1 - _recordStart);
+                key = key[(key.IndexOf((byte)' ') + 1)..];
+                if (key.SequenceEqual("path"u8) || key.SequenceEqual("linkpath"u8))
+                {
+                    throw _fail($"the PAX header at offset {_headerStart} gives a {(key[0] == (byte)'p' ? "file" : "link")} name holding a newline; kubefly refuses names it cannot pass on unchanged");
+                }
+
+                passing[k] = (byte)' ';
+            }
+        }
+
+        _paxFill += passing.Length;
     }
 
     private static string Describe(char type) => type switch

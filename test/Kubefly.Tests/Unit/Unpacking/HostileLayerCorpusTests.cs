@@ -305,6 +305,28 @@ public class HostileLayerCorpusTests
         yield return Confined("RealReplacementCharacterAndOtherUtf8NamesAreKeptByteExact", Both,
             s => new TarBuilder().File("caf\u00e9-\uFFFD-\u65e5\u672c", "utf8").Build(),
             (s, _) => Assert.Equal("utf8", File.ReadAllText(s.InRoot("caf\u00e9-\uFFFD-\u65e5\u672c"))));
+        // A PAX value may hold a newline (records are length-prefixed); TarReader splits at it. Values are
+        // kept exactly, names with a newline are refused, and the next entry is found where the lengths say.
+        yield return Fails("NewlineInAPaxPath", Both,
+            s => new TarBuilder().Raw([.. TarBuilder.RawPaxHeaderBytes([("path", "evil\n10 path=etc/passwd"u8.ToArray())]), .. TarBuilder.RawEntry("placeholder", '0', data: "x"u8.ToArray())]).File("after", "a").Build(),
+            "file name holding a newline");
+        yield return Fails("NewlineInAPaxLinkpath", Both,
+            s => new TarBuilder().Raw([.. TarBuilder.RawPaxHeaderBytes([("linkpath", "/etc\npasswd"u8.ToArray())]), .. TarBuilder.RawEntry("link", '2', linkName: "placeholder")]).File("after", "a").Build(),
+            "link name holding a newline");
+        yield return Confined("NewlineInAGlobalHeaderCommentIsHarmless", Both,
+            s => new TarBuilder().Raw(TarBuilder.RawEntry("pax_global_header", 'g', data: PaxRecords(("comment", "two\nlines"u8.ToArray())))).File("after", "a").Build(),
+            (s, _) => Assert.Equal("a", File.ReadAllText(s.InRoot("after"))));
+        yield return Confined("XattrValueWithNewlinesThroughGzip", Both,
+            s => TarBuilder.Gzip(new TarBuilder()
+                .Raw([.. TarBuilder.RawPaxHeaderBytes([("SCHILY.xattr.user.lines", [.. Enumerable.Repeat((byte)'\n', 3000)]), ("mtime", "1600000000"u8.ToArray())]), .. TarBuilder.RawEntry("f", '0', data: "x"u8.ToArray())])
+                .File("after", "a")
+                .Build()),
+            (s, _) =>
+            {
+                Assert.Equal(Enumerable.Repeat((byte)'\n', 3000), Kubefly.Linux.Interop.GetXattrNoFollow(s.InRoot("f"), "user.lines"));
+                Assert.Equal(1600000000, Kubefly.Linux.Interop.Lstat(s.InRoot("f")).ModifySeconds);
+            },
+            compression: LayerCompression.Gzip);
         yield return Fails("GarbageHeaderChecksumField", Both, s => CorruptChecksum(), "malformed");
         yield return Fails("TruncatedTar", Both, s => new TarBuilder().File("f", new byte[100_000]).Build()[..50_000], "truncated");
 
@@ -449,11 +471,26 @@ public class HostileLayerCorpusTests
         return copy;
     }
 
+    private static byte[] PaxRecords(params (string Key, byte[] Value)[] records) =>
+        TarBuilder.RawPaxHeaderBytes(records).AsSpan(512, records.Sum(r => PaxRecordLength(r.Key, r.Value))).ToArray();
+
+    private static int PaxRecordLength(string key, byte[] value)
+    {
+        var payload = 1 + Encoding.UTF8.GetByteCount(key) + 1 + value.Length + 1;
+        var length = payload + 1;
+        while (length.ToString(System.Globalization.CultureInfo.InvariantCulture).Length + payload != length)
+        {
+            length = length.ToString(System.Globalization.CultureInfo.InvariantCulture).Length + payload;
+        }
+
+        return length;
+    }
+
     private static HostileCase Fails(string name, UnpackMode[] modes, Func<UnpackSandbox, byte[]> layer, string? mentions, UnpackLimits? limits = null, LayerCompression? compression = null, Action<UnpackSandbox>? prepare = null) =>
         new(name, modes, layer, Outcome.Fails, mentions, null, prepare, limits, compression);
 
-    private static HostileCase Confined(string name, UnpackMode[] modes, Func<UnpackSandbox, byte[]> layer, Action<UnpackSandbox, List<string>> check, Action<UnpackSandbox>? prepare = null) =>
-        new(name, modes, layer, Outcome.Confined, null, check, prepare, null, null);
+    private static HostileCase Confined(string name, UnpackMode[] modes, Func<UnpackSandbox, byte[]> layer, Action<UnpackSandbox, List<string>> check, Action<UnpackSandbox>? prepare = null, LayerCompression? compression = null) =>
+        new(name, modes, layer, Outcome.Confined, null, check, prepare, null, compression);
 
     private enum Outcome
     {

@@ -76,6 +76,29 @@ public class LayerUnpackerTests
         Assert.Empty(warnings);
     }
 
+    /// <summary>
+    /// A PAX record is length-prefixed, so its value may hold 0x0A, the byte that ends a record: the raw
+    /// reader (RawPaxXattrs) must count, never split at newlines (cap_net_bind_service and cap_kill give 0x0a...).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void AnXattrValueHoldingANewlineKeepsEveryByte(UnpackMode mode)
+    {
+        using var sandbox = new UnpackSandbox();
+        byte[] capability = [0x01, 0x00, 0x00, 0x02, 0x0a, 0x04, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        byte[] withNewlines = [0x0a, 0x31, 0x30, 0x20, 0x6d, 0x74, 0x69, 0x6d, 0x65, 0x3d, 0x31, 0x0a, 0x80];
+        var tar = new TarBuilder()
+            .Raw([.. TarBuilder.RawPaxHeaderBytes([("SCHILY.xattr.security.capability", capability), ("SCHILY.xattr.user.lines", withNewlines)]),
+                .. TarBuilder.RawEntry("usr/bin/binder", '0', data: "binary"u8.ToArray(), mode: 0b111_101_101)])
+            .File("after", "next entry, found where the record lengths say")
+            .Build();
+        sandbox.Unpack(tar, mode);
+
+        Assert.Equal(capability, Interop.GetXattrNoFollow(sandbox.InRoot("usr/bin/binder"), "security.capability"));
+        Assert.Equal(withNewlines, Interop.GetXattrNoFollow(sandbox.InRoot("usr/bin/binder"), "user.lines"));
+        Assert.Equal("next entry, found where the record lengths say", File.ReadAllText(sandbox.InRoot("after")));
+    }
+
     [Fact]
     public void XattrsOutsideTheAllowedNamespacesAreDroppedWithAWarning()
     {
