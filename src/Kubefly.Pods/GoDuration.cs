@@ -6,7 +6,8 @@ namespace Kubefly.Pods;
 
 /// <summary>
 /// Durations in Go's syntax, as rkt's flags took and printed them ("30m0s", "24h0m0s", "1.5h", "300ms").
-/// Precision is .NET's tick (100 ns).
+/// Precision is .NET's tick (100 ns). Kept by hand: TimeSpan's parsers know neither Go's unit suffixes
+/// nor its output form, and units written for rkt pass these strings unchanged.
 /// </summary>
 public static class GoDuration
 {

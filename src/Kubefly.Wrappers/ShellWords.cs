@@ -2,7 +2,11 @@ using System.Text;
 
 namespace Kubefly.Wrappers;
 
-/// <summary>How the original bash wrappers turned variables into words, and how `set -x` printed them.</summary>
+/// <summary>
+/// How the original bash wrappers turned variables into words, and how `set -x` printed them. Kept by
+/// hand: the contract is bash's own word splitting of an unquoted expansion (no quotes, no escapes), which
+/// no .NET library reproduces, and a general shell-words parser would split differently.
+/// </summary>
 public static class ShellWords
 {
     /// <summary>

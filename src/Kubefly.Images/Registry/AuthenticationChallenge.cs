@@ -4,7 +4,8 @@ namespace Kubefly.Images.Registry;
 
 /// <summary>
 /// One challenge of a <c>WWW-Authenticate</c> header (RFC 9110 section 11.6.1): a scheme and either
-/// parameters (case-insensitive names) or a token68.
+/// parameters (case-insensitive names) or a token68. Kept by hand: .NET's AuthenticationHeaderValue keeps
+/// the parameters as one unparsed string, and a registry's realm, service and scope must be read exactly.
 /// </summary>
 public sealed record AuthenticationChallenge(string Scheme, IReadOnlyDictionary<string, string> Parameters, string? Token68 = null)
 {

@@ -15,7 +15,8 @@ public sealed record RegistryCredentials(string Username, string Password, strin
 /// <summary>
 /// Registry credentials from the files podman and docker already use. Files are consulted in order and
 /// the first that has an entry for the registry wins; inside a file the most specific key wins
-/// ("host/ns/repo" over "host/ns" over "host"; legacy "https://host/v1/" keys count as "host").
+/// ("host/ns/repo" over "host/ns" over "host"; legacy "https://host/v1/" keys count as "host"). Kept by
+/// hand: no .NET library reads containers-auth.json(5), and its lookup rules are the contract.
 /// </summary>
 public sealed class CredentialStore
 {
