@@ -47,8 +47,14 @@ build:
 test: deps build format
 	@scripts/run-tests
 
-unit-test: build
-	@scripts/run-tests --filter "Category!=Integration"
+# The unit tests. As root: installs what they use, then runs them all. As another user (a checkout
+# of one's own): runs those that need no root; the trait Requires=root marks the rest.
+unit-test:
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(MAKE) --no-print-directory deps build && scripts/run-tests --filter "Category!=Integration"; \
+	else \
+		$(MAKE) --no-print-directory build && scripts/run-tests --filter "Category!=Integration&Requires!=root"; \
+	fi
 
 # The property-based fuzzers (test/Kubefly.Tests/Unit/Fuzz) for longer than make test runs them:
 # FUZZ_SECONDS per property (default 60).

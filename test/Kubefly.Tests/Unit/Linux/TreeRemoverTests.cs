@@ -104,6 +104,7 @@ public sealed class TreeRemoverTests : IDisposable
     }
 
     [Fact]
+    [Trait("Requires", "root")]
     public void RefusesToDescendIntoAnotherFilesystemAndLeavesItsFilesAlone()
     {
         var tree = _temp.Combine("tree");
@@ -130,6 +131,7 @@ public sealed class TreeRemoverTests : IDisposable
     }
 
     [Fact]
+    [Trait("Requires", "root")]
     public void RefusesABindMountOfTheSameFilesystem()
     {
         // Same device, another mount: only the mount id tells them apart.

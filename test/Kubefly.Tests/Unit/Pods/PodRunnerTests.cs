@@ -22,6 +22,7 @@ public sealed class PodRunnerTests : IDisposable
     }
 
     [Fact]
+    [Trait("Requires", "root")]
     public void Prepare_leaves_a_running_pod_and_a_plan_for_the_fly_stage()
     {
         var uuidFile = Path.Combine(dir, "pod.uuid");

@@ -125,6 +125,7 @@ public sealed class PodStoreTests : IDisposable
     }
 
     [Fact]
+    [Trait("Requires", "root")]
     public void Delete_removes_overlay_leftovers_whiteouts_and_unreadable_dirs()
     {
         var uuid = CreateAndRelease(toRun: true);
@@ -162,6 +163,7 @@ public sealed class PodStoreTests : IDisposable
     }
 
     [Fact]
+    [Trait("Requires", "root")]
     public void Delete_refuses_while_something_is_mounted_inside_the_pod()
     {
         var uuid = CreateAndRelease(toRun: true);

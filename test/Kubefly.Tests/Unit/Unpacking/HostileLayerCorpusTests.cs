@@ -13,6 +13,7 @@ namespace Kubefly.Tests.Unit.Unpacking;
 /// inside the root (with the case's own check of where things landed).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Trait("Requires", "root")]
 public class HostileLayerCorpusTests
 {
     private static readonly UnpackMode[] Both = [UnpackMode.OverlayLayer, UnpackMode.Apply];

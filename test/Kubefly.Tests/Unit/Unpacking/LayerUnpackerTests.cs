@@ -9,6 +9,7 @@ namespace Kubefly.Tests.Unit.Unpacking;
 
 /// <summary>Each entry kind and each whiteout rule, in both modes, checked on the real filesystem.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Trait("Requires", "root")]
 public class LayerUnpackerTests
 {
     private static readonly DateTimeOffset Stamp = new DateTimeOffset(2021, 6, 7, 8, 9, 10, TimeSpan.Zero).AddTicks(1234567);
