@@ -51,7 +51,13 @@ internal static class DoctorCommand
             Run(checks, "registries.conf", () =>
             {
                 registries = RegistriesConf.Load();
-                return Ok($"{registries.Source}: {registries.Registries.Count} registr{(registries.Registries.Count == 1 ? "y" : "ies")} configured");
+                var summary = $"{registries.Source}: {registries.Registries.Count} registr{(registries.Registries.Count == 1 ? "y" : "ies")} configured";
+
+                // podman searches these for a short name; kubefly, like docker and rkt, takes docker.io.
+                return registries.UnqualifiedSearchRegistries.Count > 0 && registries.UnqualifiedSearchRegistries[0] != "docker.io"
+                    ? Warn($"{summary}; unqualified-search-registries starts with {UntrustedText.Printable(registries.UnqualifiedSearchRegistries[0])}, but kubefly resolves a short name such as \"busybox\" to docker.io",
+                        "write full image references in units (host/namespace/name:tag) so every tool on the node pulls the same image")
+                    : Ok(summary);
             });
             Run(checks, "trust policy", () => CheckPolicy(options.Policy));
             Run(checks, "registries.d", () =>

@@ -113,7 +113,7 @@ public sealed class RegistriesConf
 
     public static RegistriesConf Parse(string text, string fileName)
     {
-        var root = TomlSubsetReader.Parse(text, fileName);
+        var root = TomlDocumentReader.Parse(text, fileName);
         foreach (var key in root.Keys)
         {
             if (!KnownTopLevelKeys.Contains(key))

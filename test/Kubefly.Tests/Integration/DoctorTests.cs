@@ -70,6 +70,20 @@ public sealed class DoctorTests : IDisposable
         Assert.Contains($"fail  trust policy: policy {_conf.Combine("policy.json")}:2: unknown key \"defualt\"", result.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("unqualified-search-registries = [\"registry.fedoraproject.org\", \"docker.io\"]\n", "warn  registries.conf:", "resolves a short name such as \"busybox\" to docker.io")]
+    [InlineData("unqualified-search-registries = [\"docker.io\", \"quay.io\"]\n", "ok    registries.conf:", "")]
+    [InlineData("[[registry]]\nlocation = \"quay.io\\u", "fail  registries.conf:", "ends inside a string's escape")]
+    public void Registries_conf_short_name_search_and_truncation_are_reported(string conf, string line, string detail)
+    {
+        File.WriteAllText(_conf.Combine("registries.conf"), conf);
+
+        var result = Doctor("--offline");
+
+        Assert.Contains(line, result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains(detail, result.StandardOutput, StringComparison.Ordinal);
+    }
+
     private ProcessResult Doctor(params string[] arguments) =>
         KubeflyProcess.Run(["--dir", _state.Path, "doctor", .. arguments], new Dictionary<string, string?> { ["CONTAINERS_REGISTRIES_CONF"] = _conf.Combine("registries.conf") });
 }

@@ -166,14 +166,14 @@ public sealed class RegistriesConfTests
     }
 
     [Theory]
-    [InlineData("[[registry]]\nlocation = \"a.example\nx = 1\n", 2, "unterminated string")]
-    [InlineData("[[registry]]\nlocation = \"a\"\nlocation = \"b\"\n", 3, "duplicate key")]
+    [InlineData("[[registry]]\nlocation = \"a.example\nx = 1\n", 2, "Invalid newline in a string")]
+    [InlineData("[[registry]]\nlocation = \"a\"\nlocation = \"b\"\n", 3, "The key `registry.location` is already defined")]
     [InlineData("[[registry]]\nlocaton = \"a\"\n", 2, "unknown key \"locaton\"")]
     [InlineData("\n\n[[registry]]\nlocation = \"a\"\ninsecure = \"yes\"\n", 5, "\"insecure\" must be true or false")]
-    [InlineData("[[registry]]\nlocation = { x = 1 }\n", 2, "inline tables are not supported")]
-    [InlineData("[[registry]]\nlocation = \"a\" extra\n", 2, "expected the end of the line")]
-    [InlineData("[[registry]\n", 1, "expected ']'")]
-    [InlineData("[[registry]]\nlocation = \"bad\\q\"\n", 2, "invalid escape")]
+    [InlineData("[[registry]]\nlocation = { x = 1 }\n", 2, "\"location\" must be a string")]
+    [InlineData("[[registry]]\nlocation = \"a\" extra\n", 2, "Unexpected token found `extra`")]
+    [InlineData("[[registry]\n", 1, "while expecting `]]`")]
+    [InlineData("[[registry]]\nlocation = \"bad\\q\"\n", 2, "Unexpected escape character [q]")]
     [InlineData("[[registry]]\nlocation = \"https://a.example\"\n", 2, "invalid registry location")]
     [InlineData("[[registry]]\ninsecure = true\n", 1, "needs a prefix or a location")]
     [InlineData("[[registry]]\nlocation = \"a\"\n[[registry]]\nlocation = \"a\"\n", 3, "configured twice")]
@@ -181,7 +181,7 @@ public sealed class RegistriesConfTests
     [InlineData("registry = \"a\"\n", 1, "must be an array of tables")]
     [InlineData("[[registry]]\nprefix = \"*.example.com\"\nlocation = \"x.example.com\"\n", 3, "cannot have a location")]
     [InlineData("unqualified-search-registries = [\"a\", 1]\n", 1, "only arrays of strings")]
-    [InlineData("[a]\nx = 1\n[a]\n", 3, "defined twice")]
+    [InlineData("[a]\nx = 1\n[a]\n", 3, "The key `a` is already defined")]
     [InlineData("sneaky = true\n", 1, "unknown key \"sneaky\"")]
     public void Syntax_and_type_errors_name_the_file_and_line(string text, int line, string message)
     {
@@ -192,10 +192,44 @@ public sealed class RegistriesConfTests
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Found by fuzzing: Tomlyn throws on a file that ends inside a string's escape.</summary>
+    [Theory]
+    [InlineData("[[registry]]\nlocation = \"quay.io\\u")]
+    [InlineData("a = \"\\U")]
+    [InlineData("a = \"\\u12")]
+    [InlineData("\"key\\u")]
+    [InlineData("a = \"\"\"\\")]
+    public void A_file_ending_inside_an_escape_is_a_clear_error(string text)
+    {
+        var error = Assert.Throws<TomlSyntaxException>(() => RegistriesConf.Parse(text, "/etc/containers/registries.conf"));
+
+        Assert.Equal("/etc/containers/registries.conf: not valid TOML: the file ends inside a string's escape (is it truncated?)", error.Message);
+    }
+
+    /// <summary>
+    /// What Debian ships for podman users reads under TOML 1.1: registries.conf (all comments) and the
+    /// short-name aliases drop-in (hundreds of quoted keys in an [aliases] table).
+    /// </summary>
+    [Theory]
+    [InlineData("/etc/containers/registries.conf")]
+    [InlineData("/etc/containers/registries.conf.d/shortnames.conf")]
+    public void The_files_debian_ships_parse(string shipped)
+    {
+        Assert.True(File.Exists(shipped), $"{shipped} comes with the Debian packages make test installs");
+
+        var table = TomlDocumentReader.Parse(File.ReadAllText(shipped), shipped);
+        RegistriesConf.Parse(File.ReadAllText(shipped), shipped);
+        if (shipped.EndsWith("shortnames.conf", StringComparison.Ordinal))
+        {
+            Assert.True(table.TryGetValue("aliases", out var aliases));
+            Assert.True(((TomlTable)aliases).Keys.Count() > 50);
+        }
+    }
+
     [Fact]
     public void Strings_support_escapes_and_literal_strings()
     {
-        var table = TomlSubsetReader.Parse("a = \"x\\ty\\\"z\\u00e9\\U0001F600\\\\\"\nb = 'C:\\raw'\nc.d = -42\n", "t.toml");
+        var table = TomlDocumentReader.Parse("a = \"x\\ty\\\"z\\u00e9\\U0001F600\\\\\"\nb = 'C:\\raw'\nc.d = -42\n", "t.toml");
 
         Assert.True(table.TryGetValue("a", out var a));
         Assert.Equal("x\ty\"z\u00e9\U0001F600\\", a);
