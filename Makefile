@@ -13,7 +13,7 @@ export DOTNET_NOLOGO := 1
 
 # Debian packages the tests and the demo use (installed idempotently); the benchmarks' peers come on top.
 DEBS := docker-registry skopeo umoci busybox-static apache2-utils curl zstd attr \
-        etcd-server systemd-container debootstrap gnupg openssl squashfs-tools jq iproute2 procps util-linux gcc libc6-dev time python3
+        etcd-server systemd-container debootstrap gnupg openssl squashfs-tools jq iproute2 procps util-linux gcc libc6-dev time python3 groff-base
 BENCH_DEBS := hyperfine runc podman
 
 MULTICALL := rkt kubelet-wrapper etcd-wrapper flannel-wrapper
@@ -40,6 +40,10 @@ build:
 	  mkdir -p src/Kubefly.Cli/obj && touch $$stamp; fi
 	dotnet publish src/Kubefly.Cli/Kubefly.Cli.csproj -c $(CONFIG) -r $(RID) -o artifacts/bin -v q -nologo /p:DebugType=none /p:PositionIndependentExecutable=$(PIE)
 	@for n in $(MULTICALL); do ln -sf kubefly artifacts/bin/$$n; done
+	@# Man pages and completions come from the binary's own command definitions.
+	@rm -rf artifacts/man artifacts/completion && mkdir -p artifacts/completion
+	@$(BIN) generate-man-pages artifacts/man >/dev/null
+	@$(BIN) completion bash > artifacts/completion/kubefly.bash && $(BIN) completion zsh > artifacts/completion/_kubefly
 	@ls -l $(BIN)
 
 # Everything: unit tests, then the integration suite against the real binary, registry and kernel;
@@ -80,6 +84,10 @@ sysext: build
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/kubefly
 	@for n in $(MULTICALL); do ln -sf kubefly $(DESTDIR)$(PREFIX)/bin/$$n; done
+	@for page in artifacts/man/*.[18]; do install -D -m 0644 $$page $(DESTDIR)$(PREFIX)/share/man/man$${page##*.}/$$(basename $$page); done
+	install -D -m 0644 artifacts/completion/kubefly.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/kubefly
+	ln -sf kubefly $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rkt
+	install -D -m 0644 artifacts/completion/_kubefly $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_kubefly
 
 # The paths CoreOS units name, so the seed's units run without an edit.
 install-compat: install

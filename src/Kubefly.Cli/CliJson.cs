@@ -89,6 +89,23 @@ public sealed record ImageListItem
     public string? File { get; init; }
 }
 
+/// <summary>`kubefly version --format=json`.</summary>
+public sealed record VersionReport
+{
+    [JsonPropertyName("version")]
+    public required string Version { get; init; }
+
+    [JsonPropertyName("commit")]
+    public required string Commit { get; init; }
+
+    [JsonPropertyName("rkt_version")]
+    public required string RktVersion { get; init; }
+
+    [JsonPropertyName("features")]
+    public required IReadOnlyList<string> Features { get; init; }
+}
+
+[JsonSerializable(typeof(VersionReport))]
 [JsonSerializable(typeof(List<ImageListItem>))]
 [JsonSerializable(typeof(TrustReport))]
 [JsonSerializable(typeof(List<DoctorCheck>))]

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Kubefly.Oci;
 
 namespace Kubefly.Cli;
@@ -27,9 +28,20 @@ public static class EngineCommandLine
                 index++;
             }
 
+            if (index < args.Length && args[index] == "help")
+            {
+                // `kubefly help [COMMAND...]` is `kubefly [COMMAND...] --help`.
+                return RunParsed([.. args[(index + 1)..], "--help"]);
+            }
+
             if (index < args.Length && HandParsed.TryGetValue(args[index], out var handler))
             {
                 var command = args[index];
+                if (index + 1 < args.Length && args[index + 1] is "-h" or "--help" or "-?")
+                {
+                    return RunParsed([command, "--help"]);
+                }
+
                 return Guard(command, () => handler(globals, args[(index + 1)..]));
             }
         }
@@ -91,7 +103,25 @@ public static class EngineCommandLine
         }
 
         var command = parsed.CommandResult.Command.Name;
-        return Guard(command, () => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+        var helpRequested = parsed.Action is System.CommandLine.Help.HelpAction;
+        var status = Guard(command, () => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+        if (helpRequested && Documentation.CommandDocs.Extended.TryGetValue(CommandPath(parsed.CommandResult), out var more))
+        {
+            Console.Out.Write($"\n{more.TrimEnd()}\n");
+        }
+
+        return status;
+    }
+    /// <summary>"image import" for `kubefly image import`; "" for the root.</summary>
+    public static string CommandPath(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? current = result; current is CommandResult { Command: not RootCommand } commandResult; current = commandResult.Parent)
+        {
+            names.Insert(0, commandResult.Command.Name);
+        }
+
+        return string.Join(' ', names);
     }
 }
 
@@ -104,7 +134,7 @@ public sealed class GlobalOptionSet
 
     public Option<string?> Policy { get; } = new("--policy") { Description = "trust policy file (containers-policy.json(5); default $KUBEFLY_POLICY, $HOME/.config/containers/policy.json, /etc/containers/policy.json)", Recursive = true };
 
-    public Option<bool> Debug { get; } = new("--debug") { Description = "print debug output", Recursive = true };
+    public Option<bool> Debug { get; } = new("--debug") { Description = "a failure also prints its stack trace (as KUBEFLY_DEBUG=1 does)", Recursive = true };
 
     public Option<bool> TrustKeysFromHttps { get; } = new("--trust-keys-from-https") { Description = "accepted for rkt compatibility", Recursive = true };
 

@@ -11,12 +11,6 @@ internal static class EnterCommand
 
     public static int Run(GlobalOptions globals, IReadOnlyList<string> args)
     {
-        if (args.Count > 0 && args[0] is "-h" or "--help" or "-?")
-        {
-            Console.Out.WriteLine("Usage: kubefly enter [--app=APPNAME] UUID [CMD [ARGS ...]] (default command /bin/sh)");
-            return ExitCodes.Success;
-        }
-
         var current = globals;
         string? appName = null;
         var index = 0;

@@ -14,12 +14,6 @@ internal static class RunCommand
 {
     public static int Run(GlobalOptions globals, IReadOnlyList<string> args)
     {
-        if (args.Count > 0 && args[0] is "-h" or "--help" or "-?")
-        {
-            Console.Out.WriteLine("Usage: kubefly run [--volume=NAME,kind=host,source=PATH,...] [--mount=volume=NAME,target=PATH] [--uuid-file-save=FILE] [--set-env=K=V] [--inherit-env] IMAGE [--exec=CMD] [--user=U] [--environment=K=V] [-- ARGS... [---]]");
-            return ExitCodes.Success;
-        }
-
         var current = globals;
         var run = RunArgumentsParser.Parse(args, (IReadOnlyList<string> tokens, ref int index) =>
         {

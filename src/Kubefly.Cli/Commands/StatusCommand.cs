@@ -14,12 +14,6 @@ internal static class StatusCommand
 
     public static int Run(GlobalOptions globals, IReadOnlyList<string> args)
     {
-        if (args.Count > 0 && args[0] is "-h" or "--help" or "-?")
-        {
-            Console.Out.WriteLine("Usage: kubefly " + Usage);
-            return ExitCodes.Success;
-        }
-
         var options = globals;
         string? wait = null;
         string? waitReady = null;

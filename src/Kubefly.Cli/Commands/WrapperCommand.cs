@@ -36,6 +36,11 @@ internal static class WrapperCommand
             return EngineCommandLine.Fail("kubefly wrapper", new UsageException($"which wrapper? expected one of: {names}"));
         }
 
+        if (arguments[0] is "--help" or "-h" or "-?")
+        {
+            return EngineCommandLine.Run(["wrapper", "--help"]);
+        }
+
         if (WrapperProfiles.Find(arguments[0]) is not { } profile)
         {
             return EngineCommandLine.Fail("kubefly wrapper", new UsageException($"unknown wrapper \"{arguments[0]}\": expected one of: {names}"));
@@ -47,6 +52,13 @@ internal static class WrapperCommand
     /// <summary>Runs the wrapper; returns only when it failed or when the in-process engine returned.</summary>
     public static int Run(WrapperProfile profile, IReadOnlyList<string> arguments)
     {
+        // --help alone is the operator asking the wrapper; with any other argument it is the agent's flag.
+        if (arguments is ["--help"] or ["-h"])
+        {
+            Console.Out.Write(WrapperHelp.Text(profile));
+            return ExitCodes.Success;
+        }
+
         // The raw fd 2 stream: plain write(2)s at the file's current offset (a FileStream would seek
         // on a log file), and none of Console's terminal set-up, which an exec would leave behind.
         using var diagnostics = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };

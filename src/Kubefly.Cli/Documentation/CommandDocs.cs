@@ -1,0 +1,74 @@
+namespace Kubefly.Cli.Documentation;
+
+/// <summary>
+/// What a command's help says beyond its one-line description and its flags: the rules a flag list
+/// cannot show, and examples. Printed after `--help` and written into the man pages; keyed by the
+/// command's path ("run", "image import").
+/// </summary>
+internal static class CommandDocs
+{
+    public static readonly IReadOnlyDictionary<string, string> Extended = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["run"] = """
+            Flags before the first image apply to the pod; flags after an image apply to that app. Arguments after
+            `--` go to the app, appended to the image's ENTRYPOINT + CMD (or to --exec), until `---`. kubefly
+            exits with the app's status. Booleans take their value inline only (--inherit-env=false).
+
+            Examples:
+              kubefly run --insecure-options=image docker://busybox --exec=/bin/sh -- -c 'echo hello'
+              kubefly run --uuid-file-save=/var/run/kubelet-pod.uuid \
+                --volume=var-log,kind=host,source=/var/log --mount=volume=var-log,target=/var/log \
+                quay.io/coreos/hyperkube:v1.5.4_coreos.0 --exec=/kubelet -- --config=/etc/kubernetes/kubelet.yaml
+            """,
+        ["status"] = """
+            Exits 1 when --uuid-file cannot be read, as rkt did.
+
+            Example:
+              kubefly status --wait-ready=30s --uuid-file=/var/run/kubelet-pod.uuid
+            """,
+        ["enter"] = """
+            Example:
+              kubefly enter $(cat /var/run/kubelet-pod.uuid) /bin/ls /var/lib/kubelet
+            """,
+        ["stop"] = """
+            Signals every process in the pod (found by its mount namespace) and nothing else: SIGTERM, or
+            SIGKILL with --force.
+
+            Example:
+              kubefly stop --uuid-file=/var/run/kubelet-pod.uuid
+            """,
+        ["fetch"] = """
+            Verifies the image by the trust policy before any layer is downloaded.
+
+            Examples:
+              kubefly fetch quay.io/coreos/etcd:v3.5.9
+              kubefly fetch --insecure-options=image,http 127.0.0.1:5000/test/app:1
+            """,
+        ["image import"] = """
+            Example:
+              kubefly image import --name=quay.io/coreos/hyperkube:v1.29.0 /media/usb/hyperkube.tar.zst
+            """,
+        ["trust"] = """
+            Examples:
+              kubefly trust quay.io/coreos/etcd:v3.5.9
+              kubefly trust set --type=sigstoreSigned --key=/etc/pki/cosign.pub quay.io/coreos
+            """,
+        ["doctor"] = """
+            Example:
+              kubefly doctor --offline
+            """,
+        ["completion"] = """
+            Examples:
+              kubefly completion bash > /etc/bash_completion.d/kubefly
+              kubefly completion zsh > "${fpath[1]}/_kubefly"
+            """,
+        ["unit"] = """
+            Example:
+              kubefly unit kubelet --image-tag=v1.29.0 > /etc/systemd/system/kubelet.service
+            """,
+        ["version"] = """
+            Example:
+              kubefly version --format=json
+            """,
+    };
+}
