@@ -2,12 +2,14 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Kubefly.Images;
 using Kubefly.Images.Registry;
 using Kubefly.Images.Store;
 using Kubefly.Linux;
 using Kubefly.Oci;
 using Kubefly.Trust.Policy;
 using Kubefly.Trust.Signatures;
+using Kubefly.Wrappers;
 
 namespace Kubefly.Cli.Commands;
 
@@ -25,7 +27,8 @@ internal static class DoctorCommand
     {
         var format = new Option<string?>("--format") { Description = "json or json-pretty" };
         var offline = new Option<bool>("--offline") { Description = "skip the checks that talk to registries" };
-        var command = new Command("doctor", "check that this node can run kubefly's pods and reach its registries; exit 1 when a check fails") { format, offline };
+        var wrapper = new Option<string?>("--wrapper") { Description = "also check a wrapper (kubelet, etcd, flannel) with this environment: that it resolves to a command line, and that its image is in the store or its registry has it" };
+        var command = new Command("doctor", "check that this node can run kubefly's pods and reach its registries; exit 1 when a check fails") { format, offline, wrapper };
         command.SetAction(result =>
         {
             var json = result.GetValue(format);
@@ -78,6 +81,11 @@ internal static class DoctorCommand
                 }
             }
 
+            if (result.GetValue(wrapper) is { } wrapperName)
+            {
+                Run(checks, $"wrapper {wrapperName}", () => CheckWrapper(wrapperName, options, result.GetValue(offline)));
+            }
+
             Print(checks, json);
             return checks.Any(c => c.Status == "fail") ? 1 : ExitCodes.Success;
         });
@@ -114,10 +122,68 @@ internal static class DoctorCommand
     private static DoctorCheck CheckOverlay()
     {
         var filesystems = File.ReadAllText("/proc/filesystems");
-        return filesystems.Split('\n').Any(l => l.EndsWith("\toverlay", StringComparison.Ordinal))
-            ? Ok("overlay is available (pods are overlays of their image's layers)")
-            : Fail("overlay is not in /proc/filesystems", "load it: modprobe overlay (and add it to /etc/modules-load.d)");
+        if (!filesystems.Split('\n').Any(l => l.EndsWith("\toverlay", StringComparison.Ordinal)))
+        {
+            return Fail("overlay is not in /proc/filesystems", "load it: modprobe overlay (and add it to /etc/modules-load.d)");
+        }
+
+        // A pod's overlay is mounted with index=off (layers are shared read-only, never exported) and
+        // volatile (its upper dir dies with the pod), which needs Linux 5.10.
+        var release = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        var numbers = release.Split('.', '-');
+        if (numbers.Length >= 2 && int.TryParse(numbers[0], out var major) && int.TryParse(numbers[1], out var minor) && (major, minor).CompareTo((5, 10)) < 0)
+        {
+            return Fail($"Linux {release}: overlay's volatile option needs 5.10", "upgrade the kernel to 5.10 or later");
+        }
+
+        var metacopy = ReadParameter("/sys/module/overlay/parameters/metacopy");
+        return metacopy == "Y"
+            ? Warn($"overlay is available (Linux {release}), with metacopy on by default", "kubefly does not need metacopy; if pods fail to start, boot with overlay.metacopy=N")
+            : Ok($"overlay is available (Linux {release}; kubefly mounts pods with index=off,volatile)");
     }
+
+    /// <summary>
+    /// What the wrapper would run, composed as it composes it (no directory is created), and whether that
+    /// image can start: in the store, or (online) its manifest answers in its registry.
+    /// </summary>
+    private static DoctorCheck CheckWrapper(string name, GlobalOptions globals, bool offline)
+    {
+        var profile = WrapperProfiles.Find(name) ?? throw new UsageException($"--wrapper={UntrustedText.Printable(name)}: expected one of {string.Join(", ", WrapperProfiles.All.Select(p => p.Name))}");
+        var invocation = WrapperComposer.Compose(profile, ProcessEnvironment.Snapshot(), [], HostView.Current);
+        var argv = invocation.Argv;
+        var runAt = argv.ToList().IndexOf("run");
+        var engine = globals;
+        for (var index = 1; index < runAt; index++)
+        {
+            engine = engine.TryConsume(argv, ref index) ?? engine;
+        }
+
+        var run = RunArgumentsParser.Parse(argv.Skip(runAt + 1).ToList(), (IReadOnlyList<string> tokens, ref int index) =>
+        {
+            var updated = engine.TryConsume(tokens, ref index);
+            engine = updated ?? engine;
+            return updated is not null;
+        });
+        var image = run.App.Image;
+        var services = new ImageServices(engine, SilentProgress.Instance);
+        if (services.Store.Find(image) is { } stored)
+        {
+            return Ok($"{profile.ProgramName} runs {image}, in the store as {stored.ManifestDigest}");
+        }
+
+        if (offline || !ImageReference.TryParse(image, out var reference, out _) || reference.Transport != ImageTransport.Docker)
+        {
+            return Warn($"{profile.ProgramName} runs {image}, which is not in the store", $"fetch it ahead: kubefly fetch {image}");
+        }
+
+        using var source = services.OpenRegistrySource(reference);
+        var manifest = source.GetManifestAsync(null, CancellationToken.None).GetAwaiter().GetResult();
+        return Ok($"{profile.ProgramName} runs {image}: not in the store; its registry has it ({manifest.Digest})");
+    }
+
+    private static string? ReadParameter(string path) => File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+
+    private const ulong MinimumFreeInodes = 100_000;
 
     private static DoctorCheck CheckCgroups() =>
         File.Exists("/sys/fs/cgroup/cgroup.controllers")
@@ -159,6 +225,16 @@ internal static class DoctorCommand
         var drive = new DriveInfo(existing);
         var free = drive.AvailableFreeSpace;
         var text = $"{free / (1 << 20)} MiB free for {existing}";
+        if (Interop.TryGetInodes(existing, out var inodes, out var freeInodes) == 0 && inodes > 0)
+        {
+            // Filesystems without a fixed inode table (btrfs, xfs with imaxpct) report their own counts; 0 means none.
+            text += $", {freeInodes} of {inodes} inodes free";
+            if (freeInodes < MinimumFreeInodes)
+            {
+                return Warn(text, $"free at least {MinimumFreeInodes} inodes: every file of every layer takes one; `kubefly image gc` removes unused layers");
+            }
+        }
+
         return free >= MinimumFreeBytes ? Ok(text) : Warn(text, $"free at least {MinimumFreeBytes >> 30} GiB: `kubefly image gc` and `kubefly gc` remove what no pod uses");
     }
 

@@ -84,6 +84,43 @@ public sealed class DoctorTests : IDisposable
         Assert.Contains(detail, result.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Free_space_reports_inodes_and_overlay_reports_the_kernel()
+    {
+        File.WriteAllText(_conf.Combine("registries.conf"), string.Empty);
+
+        var output = Doctor("--offline").StandardOutput;
+
+        Assert.Matches(@"free space: \d+ MiB free for [^\n]*, \d+ of \d+ inodes free", output);
+        Assert.Matches(@"kernel: overlay filesystem: overlay is available \(Linux \d+\.\d+", output);
+    }
+
+    [Fact]
+    public void A_wrapper_check_finds_its_image_in_the_store_warns_when_missing_and_fails_without_its_variables()
+    {
+        File.WriteAllText(_conf.Combine("registries.conf"), string.Empty);
+        var image = Infrastructure.Images.TestImages.Reference(Infrastructure.Images.TestImages.Busybox);
+        var fetched = KubeflyProcess.Run(["--dir", _state.Path, "fetch", "--quiet", image]);
+        Assert.True(fetched.ExitCode == 0, fetched.ToString());
+
+        var present = DoctorWith(new() { ["KUBELET_IMAGE"] = image }, "--offline", "--wrapper=kubelet");
+        var missing = DoctorWith(new() { ["KUBELET_IMAGE"] = "oci:/nonexistent/layout:v1" }, "--offline", "--wrapper=kubelet");
+        var unresolved = DoctorWith(new() { ["KUBELET_IMAGE"] = null, ["KUBELET_IMAGE_TAG"] = null }, "--offline", "--wrapper=kubelet");
+
+        Assert.Contains($"ok    wrapper kubelet: kubelet-wrapper runs {image}, in the store as sha256:", present.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("warn  wrapper kubelet: kubelet-wrapper runs oci:/nonexistent/layout:v1, which is not in the store", missing.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("fix: fetch it ahead: kubefly fetch oci:/nonexistent/layout:v1", missing.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(1, unresolved.ExitCode);
+        Assert.Contains("fail  wrapper kubelet: ", unresolved.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("KUBELET_IMAGE_TAG", unresolved.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private ProcessResult DoctorWith(Dictionary<string, string?> environment, params string[] arguments)
+    {
+        environment["CONTAINERS_REGISTRIES_CONF"] = _conf.Combine("registries.conf");
+        return KubeflyProcess.Run(["--dir", _state.Path, "doctor", .. arguments], environment);
+    }
+
     private ProcessResult Doctor(params string[] arguments) =>
         KubeflyProcess.Run(["--dir", _state.Path, "doctor", .. arguments], new Dictionary<string, string?> { ["CONTAINERS_REGISTRIES_CONF"] = _conf.Combine("registries.conf") });
 }

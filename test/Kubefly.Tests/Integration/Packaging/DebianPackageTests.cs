@@ -27,6 +27,11 @@ public sealed class DebianPackageTests
         var files = container.Shell("dpkg -L kubefly kubefly-rkt-compat").Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains("/usr/lib/coreos/kubelet-wrapper", files);
         Assert.Contains("/usr/bin/rkt", files);
+        Assert.Contains("/usr/share/man/man1/kubefly-run.1.gz", files);
+        Assert.Contains("/usr/share/man/man8/kubelet-wrapper.8.gz", files);
+        Assert.Contains("/usr/share/bash-completion/completions/kubefly", files);
+        Assert.Contains("/usr/share/bash-completion/completions/rkt", files);
+        Assert.Contains("KUBELET_IMAGE_TAG", container.Shell("/usr/lib/coreos/kubelet-wrapper --help"), StringComparison.Ordinal);
 
         Assert.Contains("rkt Version", container.Shell("rkt version"), StringComparison.Ordinal);
         var imported = container.Exec(["kubefly", "image", "import", "/images/hyperkube.tar"]);

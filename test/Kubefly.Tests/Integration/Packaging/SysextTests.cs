@@ -25,6 +25,8 @@ public sealed class SysextTests
         }
 
         Assert.Contains("ID=_any", File.ReadAllText(output.Combine("kubefly", "usr", "lib", "extension-release.d", "extension-release.kubefly")), StringComparison.Ordinal);
+        Assert.True(File.Exists(output.Combine("kubefly", "usr", "share", "man", "man1", "kubefly.1")), "the man pages are in the extension");
+        Assert.True(File.Exists(output.Combine("kubefly", "usr", "share", "man", "man8", "kubelet-wrapper.8")), "the wrappers' man pages are in the extension");
 
         using var container = SystemdContainer.Boot([new ContainerBind(output.Combine("kubefly"), "/var/lib/extensions/kubefly")]);
         Assert.NotEqual(0, container.Exec(["test", "-e", "/usr/bin/rkt"]).ExitCode);
