@@ -105,6 +105,45 @@ public sealed record VersionReport
     public required IReadOnlyList<string> Features { get; init; }
 }
 
+/// <summary>One unit in `kubefly auto-update --dry-run --format=json`.</summary>
+public sealed record UpdateReport
+{
+    [JsonPropertyName("pod")]
+    public required string Pod { get; init; }
+
+    [JsonPropertyName("unit")]
+    public string? Unit { get; init; }
+
+    [JsonPropertyName("image")]
+    public required string Image { get; init; }
+
+    [JsonPropertyName("running")]
+    public required string Running { get; init; }
+
+    [JsonPropertyName("tag")]
+    public string? Tag { get; init; }
+
+    /// <summary>current, pending, skipped or failed.</summary>
+    [JsonPropertyName("update")]
+    public required string Update { get; init; }
+
+    [JsonPropertyName("reason")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+
+    public static UpdateReport From(Pods.Updates.UpdateCandidate candidate) => new()
+    {
+        Pod = candidate.Pod,
+        Unit = candidate.Unit,
+        Image = candidate.Image,
+        Running = candidate.RunningDigest,
+        Tag = candidate.TagDigest,
+        Update = candidate.ActionName,
+        Reason = candidate.Reason,
+    };
+}
+
+[JsonSerializable(typeof(List<UpdateReport>))]
 [JsonSerializable(typeof(VersionReport))]
 [JsonSerializable(typeof(List<ImageListItem>))]
 [JsonSerializable(typeof(TrustReport))]

@@ -23,6 +23,7 @@ internal static class CommandCatalog
         yield return Commands.StopCommand.Create(globals);
         yield return Commands.TrustCommand.Create(globals);
         yield return Commands.VersionCommand.Create(globals);
+        yield return Commands.AutoUpdateCommand.Create(globals);
         yield return Commands.DoctorCommand.Create(globals);
         yield return Commands.UnitCommand.Create(globals);
         yield return Commands.WrapperCommand.Create(globals);

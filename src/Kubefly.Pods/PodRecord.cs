@@ -45,6 +45,12 @@ public sealed record PodRecord
     public IReadOnlyList<string>? Dns { get; init; }
 
     public IReadOnlyList<string> HostsEntries { get; init; } = [];
+
+    /// <summary>"registry" when the unit opted in to `kubefly auto-update` (KUBEFLY_AUTO_UPDATE); null otherwise.</summary>
+    public string? AutoUpdate { get; init; }
+
+    /// <summary>The systemd unit the pod runs in (from its cgroup), or null outside a service: what auto-update restarts.</summary>
+    public string? Unit { get; init; }
 }
 
 public sealed record PodMountRecord
@@ -88,7 +94,7 @@ internal static class PodRecordJson
     public static PodRecord Parse(ReadOnlySpan<byte> json)
     {
         string? uuid = null, appName = null, image = null, imageName = null, manifestDigest = null, workingDirectory = null;
-        string? uuidFile = null, user = null, group = null;
+        string? uuidFile = null, user = null, group = null, autoUpdate = null, unit = null;
         DateTimeOffset? createdAt = null;
         IReadOnlyList<string>? lowerDirectories = null, arguments = null, environment = null, dns = null, hostsEntries = null;
         IReadOnlyList<PodMountRecord>? mounts = null;
@@ -112,6 +118,8 @@ internal static class PodRecordJson
                 case "mounts": mounts = JsonFields.List(ref reader, ParseMount); break;
                 case "dns": dns = JsonFields.Strings(ref reader); break;
                 case "hostsEntries": hostsEntries = JsonFields.Strings(ref reader); break;
+                case "autoUpdate": autoUpdate = JsonFields.String(ref reader); break;
+                case "unit": unit = JsonFields.String(ref reader); break;
                 default: reader.Skip(); break;
             }
         });
@@ -133,6 +141,8 @@ internal static class PodRecordJson
             Mounts = mounts ?? [],
             Dns = dns,
             HostsEntries = hostsEntries ?? [],
+            AutoUpdate = autoUpdate,
+            Unit = unit,
         };
     }
 
@@ -180,6 +190,15 @@ internal static class PodRecordJson
         writer.WriteEndArray();
         writer.WriteStrings("dns", record.Dns);
         writer.WriteStrings("hostsEntries", record.HostsEntries);
+        if (record.AutoUpdate is { } autoUpdate)
+        {
+            writer.WriteString("autoUpdate", autoUpdate);
+        }
+
+        if (record.Unit is { } unit)
+        {
+            writer.WriteString("unit", unit);
+        }
     });
 
     private static PodMountRecord ParseMount(ref Utf8JsonReader reader)

@@ -114,8 +114,20 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
             Mounts = Mounts(run),
             Dns = run.Dns,
             HostsEntries = run.HostsEntries,
+            AutoUpdate = AutoUpdatePolicy(parentEnvironment),
+            Unit = SystemdUnit.OfThisProcess(),
         };
     }
+
+    /// <summary>The variable a unit opts in to `kubefly auto-update` with, as podman's label does.</summary>
+    public const string AutoUpdateVariable = "KUBEFLY_AUTO_UPDATE";
+
+    /// <summary>
+    /// "registry" (update from the image's registry) or null. Any other value leaves updates off rather
+    /// than failing the start: a typo in a unit must never keep its agent from running.
+    /// </summary>
+    public static string? AutoUpdatePolicy(IReadOnlyDictionary<string, string> environment) =>
+        environment.TryGetValue(AutoUpdateVariable, out var value) && value == "registry" ? value : null;
 
     /// <summary>
     /// "host" binds the host's /etc/hosts; a host without one (a minimal container) gets the default

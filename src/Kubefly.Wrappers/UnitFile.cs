@@ -3,7 +3,7 @@ using System.Text;
 namespace Kubefly.Wrappers;
 
 /// <summary>What `kubefly unit NAME` was asked for.</summary>
-public sealed record UnitRequest(string? Image, string? ImageTag, IReadOnlyList<string> AppArguments);
+public sealed record UnitRequest(string? Image, string? ImageTag, IReadOnlyList<string> AppArguments, bool AutoUpdate = false);
 
 /// <summary>Writes a systemd unit for a wrapper in the seed's pattern (rm before start, stop after, uuid file between).</summary>
 public static class UnitFile
@@ -47,6 +47,12 @@ public static class UnitFile
         foreach (var (name, value) in template.Environment)
         {
             text.AppendLine(Environment(name, value));
+        }
+
+        if (request.AutoUpdate)
+        {
+            // Read by `kubefly run` into the pod record: `kubefly auto-update` considers this unit.
+            text.AppendLine(Environment("KUBEFLY_AUTO_UPDATE", "registry"));
         }
 
         text.AppendLine(Environment(WrapperComposer.RunArgsVariable, $"--uuid-file-save={template.UuidFile}"));

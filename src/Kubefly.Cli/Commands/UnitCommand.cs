@@ -17,6 +17,8 @@ internal static class UnitCommand
         command.Arguments.Add(flags);
         command.Options.Add(image);
         command.Options.Add(imageTag);
+        var autoUpdate = new Option<bool>("--auto-update") { Description = "opt the unit in to `kubefly auto-update` (Environment=KUBEFLY_AUTO_UPDATE=registry)" };
+        command.Options.Add(autoUpdate);
         command.SetAction(result =>
         {
             var wanted = result.GetValue(name)!;
@@ -28,7 +30,7 @@ internal static class UnitCommand
 
             var profile = WrapperProfiles.Find(wanted)
                 ?? throw new UsageException($"unknown wrapper \"{wanted}\": expected one of: {string.Join(", ", WrapperProfiles.All.Select(p => p.Name))}");
-            var request = new UnitRequest(result.GetValue(image), result.GetValue(imageTag), result.GetValue(flags) ?? []);
+            var request = new UnitRequest(result.GetValue(image), result.GetValue(imageTag), result.GetValue(flags) ?? [], result.GetValue(autoUpdate));
             if (request.Image is null && request.ImageTag is null)
             {
                 throw new UsageException($"one of --image or --image-tag is required (the wrapper needs {profile.ImageVariable} or {profile.ImageTagVariable})");

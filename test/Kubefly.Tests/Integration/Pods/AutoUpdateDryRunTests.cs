@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Kubefly.Tests.Infrastructure;
+using Kubefly.Tests.Infrastructure.Images;
+using Kubefly.Tests.Infrastructure.Registry;
+
+namespace Kubefly.Tests.Integration.Pods;
+
+/// <summary>
+/// `kubefly auto-update --dry-run` through the binary: real pods from the loopback registry, each in a
+/// cgroup named like a systemd service (as systemd makes one per unit), one opted in by
+/// KUBEFLY_AUTO_UPDATE=registry, one pinned by digest, one not opted in; then the tag moves.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class AutoUpdateDryRunTests : IDisposable
+{
+    private readonly TempDirectory _state = new("kubefly-autoupdate");
+    private readonly DockerRegistryServer _registry = DockerRegistryServer.StartPlain();
+    private readonly List<(Process Process, string UuidFile, string Cgroup)> _pods = [];
+
+    public void Dispose()
+    {
+        foreach (var (process, uuidFile, cgroup) in _pods)
+        {
+            KubeflyProcess.Run(["--dir", _state.Path, "stop", "--force", $"--uuid-file={uuidFile}"]);
+            process.WaitForExit(10_000);
+            process.Dispose();
+            Wait.Until(() => File.ReadAllText(Path.Combine(cgroup, "cgroup.procs")).Length == 0, TimeSpan.FromSeconds(10), $"{cgroup} to empty");
+            Directory.Delete(cgroup);
+        }
+
+        _registry.Dispose();
+        _state.Dispose();
+    }
+
+    [Fact]
+    public void Dry_run_reports_pending_current_and_skipped_and_changes_nothing()
+    {
+        var tagged = $"{_registry.Host}/test/agent:v1";
+        ProgramRunner.Shell($"skopeo copy --quiet --dest-tls-verify=false 'oci:{TestImages.Layout}:{TestImages.Busybox}' 'docker://{tagged}'");
+        var pinned = $"{_registry.Host}/test/agent@{Fetch(tagged)}";
+
+        StartPod("kubefly-test-agent", tagged, optIn: true);
+        StartPod("kubefly-test-pinned", pinned, optIn: true);
+        StartPod("kubefly-test-plain", tagged, optIn: false);
+
+        var before = Report();
+        Assert.Equal(2, before.Count);
+        Assert.Equal("current", Single(before, "kubefly-test-agent").GetProperty("update").GetString());
+        Assert.Equal("skipped", Single(before, "kubefly-test-pinned").GetProperty("update").GetString());
+        Assert.Equal("pinned by digest", Single(before, "kubefly-test-pinned").GetProperty("reason").GetString());
+
+        using (var pusher = new RegistryPusher(_registry.Host))
+        {
+            PushAnotherImage(pusher);
+        }
+
+        var storeBefore = Directory.GetFiles(_state.Combine("images"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        var after = Report();
+        var agent = Single(after, "kubefly-test-agent");
+        Assert.Equal("pending", agent.GetProperty("update").GetString());
+        Assert.NotEqual(agent.GetProperty("running").GetString(), agent.GetProperty("tag").GetString());
+        Assert.Equal(tagged, agent.GetProperty("image").GetString());
+        Assert.Equal(storeBefore, Directory.GetFiles(_state.Combine("images"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList());
+
+        var table = KubeflyProcess.Run(["--dir", _state.Path, "--insecure-options=http", "auto-update", "--dry-run"]);
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Matches(@"kubefly-test-agent-[0-9a-f]{8}\.service\s+\S+/test/agent:v1\s+sha256:[0-9a-f]{12}\s+sha256:[0-9a-f]{12}\s+pending", table.StandardOutput);
+        Assert.Contains("skipped (pinned by digest)", table.StandardOutput, StringComparison.Ordinal);
+
+        var applied = KubeflyProcess.Run(["--dir", _state.Path, "auto-update"]);
+        Assert.Equal(2, applied.ExitCode);
+        Assert.Contains("--dry-run", applied.StandardError, StringComparison.Ordinal);
+    }
+
+    private string Fetch(string image)
+    {
+        var fetched = KubeflyProcess.Run(["--dir", _state.Path, "--insecure-options=image,http", "fetch", "--quiet", image]);
+        Assert.True(fetched.ExitCode == 0, fetched.ToString());
+        return fetched.StandardOutput.Trim();
+    }
+
+    private static void PushAnotherImage(RegistryPusher pusher) =>
+        pusher.PushRandomImageAsync("test/agent", "v1", layerCount: 1, layerSize: 1024).GetAwaiter().GetResult();
+
+    private static JsonElement Single(List<JsonElement> report, string unit) =>
+        report.Single(e => e.GetProperty("unit").GetString()!.StartsWith($"{unit}-", StringComparison.Ordinal));
+
+    private List<JsonElement> Report()
+    {
+        var result = KubeflyProcess.Run(["--dir", _state.Path, "--insecure-options=http", "auto-update", "--dry-run", "--format=json"]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return [.. JsonDocument.Parse(result.StandardOutput).RootElement.EnumerateArray()];
+    }
+
+    /// <summary>Where systemd keeps its units' cgroups: the unified hierarchy, or a hybrid host's name=systemd one.</summary>
+    private static string SystemdHierarchy() =>
+        File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup"
+        : Directory.Exists("/sys/fs/cgroup/systemd") ? "/sys/fs/cgroup/systemd"
+        : throw new InvalidOperationException("neither a unified cgroup hierarchy nor a name=systemd one is mounted");
+
+    /// <summary>A pod whose kubefly starts inside a fresh cgroup named NAME.service, as systemd would run it.</summary>
+    private void StartPod(string name, string image, bool optIn)
+    {
+        var cgroup = $"{SystemdHierarchy()}/{name}-{Guid.NewGuid():N}"[..^24] + ".service";
+        Directory.CreateDirectory(cgroup);
+        var uuidFile = _state.Combine($"{name}.uuid");
+        var info = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[]
+        {
+            "-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\"", cgroup,
+            KubeflyProcess.BinaryPath, "--dir", _state.Path, "--insecure-options=image,http", "run", $"--uuid-file-save={uuidFile}", image, "--exec=/bin/sleep", "--", "600",
+        })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["KUBEFLY_AUTO_UPDATE"] = optIn ? "registry" : null;
+        var process = Process.Start(info)!;
+        _pods.Add((process, uuidFile, cgroup));
+        Wait.Until(
+            () => File.Exists(uuidFile) && KubeflyProcess.Run(["--dir", _state.Path, "status", $"--uuid-file={uuidFile}"]).StandardOutput.Contains("state=running", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60),
+            $"pod {name} to run");
+    }
+}
