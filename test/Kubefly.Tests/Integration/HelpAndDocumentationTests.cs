@@ -67,7 +67,7 @@ public sealed partial class HelpAndDocumentationTests : IDisposable
     public void Run_help_describes_every_flag_the_run_parser_knows()
     {
         var help = Succeeds("run", "--help");
-        var parser = File.ReadAllText(Path.Combine(RepositoryRoot(), "src", "Kubefly.Cli", "RunArgumentsParser.cs"));
+        var parser = File.ReadAllText(Path.Combine(Checkout.Root, "src", "Kubefly.Cli", "RunArgumentsParser.cs"));
 
         foreach (Match flag in ParserFlag().Matches(parser))
         {
@@ -96,7 +96,7 @@ public sealed partial class HelpAndDocumentationTests : IDisposable
     {
         var text = Succeeds("version");
         var json = JsonDocument.Parse(Succeeds("version", "--format=json")).RootElement;
-        var version = File.ReadAllText(Path.Combine(RepositoryRoot(), "VERSION")).Trim();
+        var version = File.ReadAllText(Path.Combine(Checkout.Root, "VERSION")).Trim();
 
         Assert.Contains($"kubefly Version: {version}\n", text, StringComparison.Ordinal);
         Assert.Matches(@"Commit: [0-9a-f]{40}\n", text);
@@ -116,7 +116,7 @@ public sealed partial class HelpAndDocumentationTests : IDisposable
     [InlineData("etcd-wrapper.8", "ETCD_DATA_DIR")]
     public void The_man_pages_make_build_wrote_render_without_warnings_but_line_breaks(string page, string mentions)
     {
-        var path = Path.Combine(RepositoryRoot(), "artifacts", "man", page);
+        var path = Path.Combine(Checkout.Root, "artifacts", "man", page);
         Assert.True(File.Exists(path), $"{path}: make build writes the man pages");
 
         var rendered = ProgramRunner.Run("/usr/bin/groff", ["-man", "-Tutf8", "-ww", "-Wbreak", path]);
@@ -157,19 +157,6 @@ public sealed partial class HelpAndDocumentationTests : IDisposable
     }
 
     private static string StripOverstrike(string text) => Regex.Replace(text, ".\b", string.Empty);
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "kubefly.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("repository root (kubefly.slnx) not found");
-    }
 
     [GeneratedRegex(@"(?m)^  (?<name>--[a-z0-9-]+)[^\n]*?  (?<description>[^\n]*)$")]
     private static partial Regex OptionLine();

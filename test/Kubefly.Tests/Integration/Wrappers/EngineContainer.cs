@@ -44,18 +44,7 @@ public abstract class EngineContainer : WrapperContainer
         ProgramRunner.Shell($"skopeo copy --quiet --dest-tls-verify=false '{source}' 'docker://{Registry.Host}/{repositoryAndTag}'");
 
     /// <summary>The repository checkout (for its scripts).</summary>
-    public static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "kubefly.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("repository root (kubefly.slnx) not found");
-    }
+    public static string RepositoryRoot() => Checkout.Root;
 
     /// <summary>
     /// Asserts no mount of a pod is left: the container's mount points are those before the start plus,

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Xml.Linq;
+using Kubefly.Tests.Infrastructure;
 
 namespace Kubefly.Tests.Unit.Architecture;
 
@@ -49,7 +50,7 @@ public sealed class LayeringTests
     [MemberData(nameof(Assemblies))]
     public void Project_files_reference_only_the_layers_below(string name)
     {
-        var project = XDocument.Load(Path.Combine(RepositoryRoot(), "src", name, name + ".csproj"));
+        var project = XDocument.Load(Path.Combine(Checkout.Root, "src", name, name + ".csproj"));
         var referenced = project.Descendants("ProjectReference")
             .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value))
             .ToList();
@@ -60,21 +61,8 @@ public sealed class LayeringTests
     [Fact]
     public void Every_source_project_is_in_the_diagram()
     {
-        var projects = Directory.GetDirectories(Path.Combine(RepositoryRoot(), "src")).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        var projects = Directory.GetDirectories(Path.Combine(Checkout.Root, "src")).Select(Path.GetFileName).Order(StringComparer.Ordinal);
 
         Assert.Equal(Allowed.Keys.Order(StringComparer.Ordinal), projects);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "kubefly.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("repository root (kubefly.slnx) not found");
     }
 }
