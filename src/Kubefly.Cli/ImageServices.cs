@@ -16,6 +16,7 @@ public sealed class ImageServices
     private readonly Lazy<ImagePuller> _puller;
     private readonly GlobalOptions _globals;
     private readonly IPullProgress _progress;
+    private readonly Lazy<IImageVerifier> _verifier;
 
     public ImageServices(GlobalOptions globals, IPullProgress progress, Platform? platform = null)
     {
@@ -32,12 +33,16 @@ public sealed class ImageServices
         var sources = new ImageSourceFactory(OpenRegistry);
         // The policy is read only by commands that fetch or run: a broken policy.json must not stop
         // `image list` or `image rm`, which an operator needs to repair the node.
-        _puller = new Lazy<ImagePuller>(() => new ImagePuller(Store, sources.Open, CreateVerifier(globals, progress), progress, platform ?? Platform.Host));
+        _verifier = new Lazy<IImageVerifier>(() => CreateVerifier(globals, progress));
+        _puller = new Lazy<ImagePuller>(() => new ImagePuller(Store, sources.Open, _verifier.Value, progress, platform ?? Platform.Host));
     }
 
     public ImageStore Store { get; }
 
     public ImagePuller Puller => _puller.Value;
+
+    /// <summary>The trust policy in force (read on first use), as fetches apply it.</summary>
+    public IImageVerifier Verifier => _verifier.Value;
 
     /// <summary>
     /// The image for `run` and `fetch`: from the store, else from an archive waiting in DIR/import/, else

@@ -4,12 +4,14 @@ using Kubefly.Images;
 using Kubefly.Oci;
 using Kubefly.Pods;
 using Kubefly.Pods.Updates;
+using Kubefly.Trust;
 
 namespace Kubefly.Cli.Commands;
 
 /// <summary>
 /// `kubefly auto-update --dry-run`: for every running pod whose unit opted in (KUBEFLY_AUTO_UPDATE=registry),
-/// the digest it runs, the digest its tag names now, and pending, current or skipped (why). Applying an
+/// the digest it runs, the digest its tag names now, and pending, current, refused (by the trust policy)
+/// or skipped (why). Applying an
 /// update (restart through systemd's D-Bus API, health gate, rollback) is not in this build: without
 /// --dry-run the command says so and changes nothing.
 /// </summary>
@@ -42,7 +44,7 @@ internal static class AutoUpdateCommand
                 var running = pods.Where(p => p.State == PodState.Running && p.Record is not null).Select(p => (p.Uuid.Value, p.Record!));
                 var plan = UpdatePlanner.PlanAsync(running, (reference, running, cancellationToken) => ResolveTagAsync(services, reference, running, cancellationToken), CancellationToken.None).GetAwaiter().GetResult();
                 Print(plan, json);
-                return plan.Any(c => c.Action == UpdateAction.Failed) ? 1 : ExitCodes.Success;
+                return plan.Any(c => c.Action is UpdateAction.Failed or UpdateAction.Refused) ? 1 : ExitCodes.Success;
             }
             finally
             {
@@ -52,17 +54,30 @@ internal static class AutoUpdateCommand
         return command;
     }
 
-    /// <summary>The digest the tag names; an index that lists the running manifest counts as naming it.</summary>
-    private static async Task<Digest> ResolveTagAsync(ImageServices services, ImageReference reference, string running, CancellationToken cancellationToken)
+    /// <summary>
+    /// The digest the tag names (an index that lists the running manifest counts as naming it), and for a
+    /// new one whether the trust policy accepts it, as a fetch would verify it (signatures included).
+    /// </summary>
+    private static async Task<TagState> ResolveTagAsync(ImageServices services, ImageReference reference, string running, CancellationToken cancellationToken)
     {
         using var source = services.OpenRegistrySource(reference);
         var manifest = await source.GetManifestAsync(null, cancellationToken).ConfigureAwait(false);
-        if (Digest.TryParse(running, out var runningDigest) && services.Store.FindRecord(runningDigest) is { IndexDigest: { } index } && index == manifest.Digest)
+        if (manifest.Digest.ToString() == running
+            || (Digest.TryParse(running, out var runningDigest) && services.Store.FindRecord(runningDigest) is { IndexDigest: { } index } && index == manifest.Digest))
         {
-            return runningDigest;
+            return new TagState(Digest.Parse(running));
         }
 
-        return manifest.Digest;
+        try
+        {
+            services.Verifier.CheckReference(reference);
+            await services.Verifier.VerifyAsync(reference, manifest.Digest, source, cancellationToken).ConfigureAwait(false);
+            return new TagState(manifest.Digest);
+        }
+        catch (TrustException e)
+        {
+            return new TagState(manifest.Digest, e.Message);
+        }
     }
 
     private static void Print(IReadOnlyList<UpdateCandidate> plan, string? json)
@@ -85,6 +100,7 @@ internal static class AutoUpdateCommand
             {
                 UpdateAction.Skipped => $"skipped ({c.Reason})",
                 UpdateAction.Failed => $"failed ({c.Reason})",
+                UpdateAction.Refused => $"refused ({c.Reason})",
                 _ => c.ActionName,
             },
         }))

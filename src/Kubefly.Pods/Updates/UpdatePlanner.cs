@@ -16,7 +16,13 @@ public enum UpdateAction
 
     /// <summary>The registry could not be asked (the others are still planned).</summary>
     Failed,
+
+    /// <summary>The tag names another digest, which the trust policy refuses: it is never applied.</summary>
+    Refused,
 }
+
+/// <summary>What a tag names now; <see cref="Refusal"/> says why the trust policy refuses it, if it does.</summary>
+public sealed record TagState(Digest Digest, string? Refusal = null);
 
 public sealed record UpdateCandidate
 {
@@ -26,6 +32,7 @@ public sealed record UpdateCandidate
         UpdateAction.Current => "current",
         UpdateAction.Pending => "pending",
         UpdateAction.Skipped => "skipped",
+        UpdateAction.Refused => "refused",
         _ => "failed",
     };
 
@@ -52,13 +59,14 @@ public sealed record UpdateCandidate
 /// The first half of an update, which changes nothing: for every running pod whose unit opted in
 /// (KUBEFLY_AUTO_UPDATE=registry), ask the registry what its tag names now. A digest-pinned pod is
 /// reported as such, never an error for the others (podman's auto-update fails the whole run there);
-/// a registry that cannot be reached fails that pod only. The resolver is given the running digest, so
+/// a registry that cannot be reached fails that pod only; a new digest the trust policy refuses is
+/// reported as refused (an update is verified before it is ever applied). The resolver is given the running digest, so
 /// a tag that names a multi-platform index can be found to name what runs.
 /// </summary>
 public static class UpdatePlanner
 {
     /// <summary>Plans the running pods given (UUID and record); those that did not opt in are left out.</summary>
-    public static async Task<IReadOnlyList<UpdateCandidate>> PlanAsync(IEnumerable<(string Pod, PodRecord Record)> running, Func<ImageReference, string, CancellationToken, Task<Digest>> resolveTag, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<UpdateCandidate>> PlanAsync(IEnumerable<(string Pod, PodRecord Record)> running, Func<ImageReference, string, CancellationToken, Task<TagState>> resolveTag, CancellationToken cancellationToken)
     {
         var candidates = new List<UpdateCandidate>();
         foreach (var (pod, record) in running)
@@ -72,7 +80,7 @@ public static class UpdatePlanner
         return candidates;
     }
 
-    private static async Task<UpdateCandidate> PlanOneAsync(string pod, PodRecord record, Func<ImageReference, string, CancellationToken, Task<Digest>> resolveTag, CancellationToken cancellationToken)
+    private static async Task<UpdateCandidate> PlanOneAsync(string pod, PodRecord record, Func<ImageReference, string, CancellationToken, Task<TagState>> resolveTag, CancellationToken cancellationToken)
     {
         var candidate = new UpdateCandidate { Pod = pod, Unit = record.Unit, Image = record.Image, RunningDigest = record.ManifestDigest, Action = UpdateAction.Skipped };
         if (!ImageReference.TryParse(record.Image, out var reference, out _) || reference.Transport != ImageTransport.Docker)
@@ -92,8 +100,11 @@ public static class UpdatePlanner
 
         try
         {
-            var tagDigest = (await resolveTag(reference, record.ManifestDigest, cancellationToken).ConfigureAwait(false)).ToString();
-            return candidate with { TagDigest = tagDigest, Action = tagDigest == record.ManifestDigest ? UpdateAction.Current : UpdateAction.Pending };
+            var tag = await resolveTag(reference, record.ManifestDigest, cancellationToken).ConfigureAwait(false);
+            var tagDigest = tag.Digest.ToString();
+            return tagDigest == record.ManifestDigest ? candidate with { TagDigest = tagDigest, Action = UpdateAction.Current }
+                : tag.Refusal is { } refusal ? candidate with { TagDigest = tagDigest, Action = UpdateAction.Refused, Reason = refusal }
+                : candidate with { TagDigest = tagDigest, Action = UpdateAction.Pending };
         }
         catch (KubeflyException e)
         {

@@ -34,7 +34,7 @@ public sealed class AutoUpdateDryRunTests : IDisposable
     }
 
     [Fact]
-    public void Dry_run_reports_pending_current_and_skipped_and_changes_nothing()
+    public void Dry_run_reports_pending_current_skipped_and_refused_and_changes_nothing()
     {
         var tagged = $"{_registry.Host}/test/agent:v1";
         ProgramRunner.Shell($"skopeo copy --quiet --dest-tls-verify=false 'oci:{TestImages.Layout}:{TestImages.Busybox}' 'docker://{tagged}'");
@@ -67,6 +67,16 @@ public sealed class AutoUpdateDryRunTests : IDisposable
         Assert.True(table.ExitCode == 0, table.ToString());
         Assert.Matches(@"kubefly-test-agent-[0-9a-f]{8}\.service\s+\S+/test/agent:v1\s+sha256:[0-9a-f]{12}\s+sha256:[0-9a-f]{12}\s+pending", table.StandardOutput);
         Assert.Contains("skipped (pinned by digest)", table.StandardOutput, StringComparison.Ordinal);
+
+        // A policy that wants cosign signatures for this registry: the moved tag is refused, never pending.
+        ProgramRunner.Shell($"openssl ecparam -genkey -name prime256v1 -noout -out '{_state.Combine("key.pem")}' && openssl ec -in '{_state.Combine("key.pem")}' -pubout -out '{_state.Combine("key.pub")}' 2>/dev/null");
+        var requirement = $"[{{\"type\": \"sigstoreSigned\", \"keyPath\": \"{_state.Combine("key.pub")}\"}}]";
+        File.WriteAllText(_state.Combine("policy.json"), "{\"default\": [{\"type\": \"insecureAcceptAnything\"}], \"transports\": {\"docker\": {\"" + _registry.Host + "\": " + requirement + "}}}");
+        var refused = KubeflyProcess.Run(["--dir", _state.Path, "--insecure-options=http", $"--policy={_state.Combine("policy.json")}", "auto-update", "--dry-run", "--format=json"]);
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        var refusedAgent = JsonDocument.Parse(refused.StandardOutput).RootElement.EnumerateArray().Single(e => e.GetProperty("unit").GetString()!.StartsWith("kubefly-test-agent-", StringComparison.Ordinal));
+        Assert.Equal("refused", refusedAgent.GetProperty("update").GetString());
+        Assert.Contains("signature", refusedAgent.GetProperty("reason").GetString(), StringComparison.Ordinal);
 
         var applied = KubeflyProcess.Run(["--dir", _state.Path, "auto-update"]);
         Assert.Equal(2, applied.ExitCode);

@@ -23,19 +23,22 @@ public sealed class UpdatePlannerTests
             ("layout", Record("oci:/srv/layout:v1", "local.service")),
             ("shell", Record("quay.io/coreos/etcd:v3.5", unit: null)),
             ("unreachable", Record("down.example:5000/app:v1", "app.service")),
+            ("unsigned", Record("quay.io/unsigned/app:v2", "unsigned.service")),
             ("not-opted-in", Record("quay.io/coreos/etcd:v3.5", "other.service") with { AutoUpdate = null }),
         };
 
         var plan = await UpdatePlanner.PlanAsync(pods, Resolve, CancellationToken.None);
 
         Assert.Equal(
-            ["current current", "pending pending", "pinned skipped", "layout skipped", "shell skipped", "unreachable failed"],
+            ["current current", "pending pending", "pinned skipped", "layout skipped", "shell skipped", "unreachable failed", "unsigned refused"],
             plan.Select(c => $"{c.Pod} {c.ActionName}"));
         Assert.Equal(Moved.ToString(), plan.Single(c => c.Pod == "pending").TagDigest);
         Assert.Equal("pinned by digest", plan.Single(c => c.Pod == "pinned").Reason);
         Assert.Equal("not a registry image", plan.Single(c => c.Pod == "layout").Reason);
         Assert.StartsWith("not started by a systemd service", plan.Single(c => c.Pod == "shell").Reason, StringComparison.Ordinal);
         Assert.Contains("down.example:5000", plan.Single(c => c.Pod == "unreachable").Reason, StringComparison.Ordinal);
+        Assert.Equal("needs a cosign signature", plan.Single(c => c.Pod == "unsigned").Reason);
+        Assert.Equal(Moved.ToString(), plan.Single(c => c.Pod == "unsigned").TagDigest);
     }
 
     [Theory]
@@ -68,11 +71,12 @@ public sealed class UpdatePlannerTests
         Assert.DoesNotContain("KUBEFLY_AUTO_UPDATE", without, StringComparison.Ordinal);
     }
 
-    private static Task<Digest> Resolve(ImageReference reference, string running, CancellationToken cancellationToken) => reference.Original switch
+    private static Task<TagState> Resolve(ImageReference reference, string running, CancellationToken cancellationToken) => reference.Original switch
     {
-        var r when r.Contains("etcd", StringComparison.Ordinal) => Task.FromResult(Digest.Parse(running)),
+        var r when r.Contains("etcd", StringComparison.Ordinal) => Task.FromResult(new TagState(Digest.Parse(running))),
         var r when r.Contains("down.example", StringComparison.Ordinal) => throw new ImageException("registry down.example:5000: connection refused"),
-        _ => Task.FromResult(Moved),
+        var r when r.Contains("unsigned", StringComparison.Ordinal) => Task.FromResult(new TagState(Moved, "needs a cosign signature")),
+        _ => Task.FromResult(new TagState(Moved)),
     };
 
     private static PodRecord Record(string image, string? unit) => new()
