@@ -62,7 +62,7 @@ public sealed class ImageServices
 
     /// <summary>The stored image a user named (name, reference or ID), or a clear error.</summary>
     public ImageRecord Require(string nameOrId) =>
-        Store.Find(nameOrId) ?? throw new ImageException($"no image \"{UntrustedText.Printable(nameOrId)}\" in the store ({Store.Root})");
+        Store.Find(nameOrId) ?? throw new ImageException($"no image \"{UntrustedText.Printable(nameOrId)}\" in the store ({Store.Root}): `kubefly image list` shows what it holds");
 
     /// <summary>The policy in force decides; with none on the node, rkt's rule for docker images stays.</summary>
     private static IImageVerifier CreateVerifier(GlobalOptions globals, IPullProgress progress)

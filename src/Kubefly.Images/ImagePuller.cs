@@ -54,7 +54,7 @@ public sealed class ImagePuller
 
         if (policy == PullPolicy.Never)
         {
-            throw new ImageException($"image \"{UntrustedText.Printable(image)}\" is not in the store and --pull-policy=never forbids fetching it");
+            throw new ImageException($"image \"{UntrustedText.Printable(image)}\" is not in the store and --pull-policy=never forbids fetching it: fetch it first (kubefly fetch), or import its archive (kubefly image import)");
         }
 
         return await PullAsync(ImageReference.Parse(image), cancellationToken).ConfigureAwait(false);

@@ -58,6 +58,8 @@ public sealed partial class UserFacingErrorCorpusTests : IDisposable
         ["StatusWithoutArguments"] = t => new BadInput(t.Kubefly("status"), "usage: status"),
         ["GlobalFlagWithABadValueBeforeRun"] = t => new BadInput(t.Kubefly("--insecure-options=bogus", "run", "busybox"), "unknown --insecure-options value \"bogus\""),
         ["GlobalBooleanWithABadValueBeforeStatus"] = t => new BadInput(t.Kubefly("--debug=maybe", "status", "x"), "for --debug: expected true or false"),
+        ["RunAnImageNotInTheStoreWithPullPolicyNever"] = t => new BadInput(t.Kubefly("run", "--pull-policy=never", "example.invalid/app:v1"), "fetch it first (kubefly fetch), or import its archive"),
+        ["ExportAnImageNotInTheStore"] = t => new BadInput(t.Kubefly("image", "export", "example.invalid/app:v1", t._work.Combine("out.tar")), "`kubefly image list` shows what it holds"),
         ["RunWithAPerRunSignatureFile"] = t => new BadInput(t.Kubefly("run", "busybox", "--signature=/etc/k.sig"), "trust policy"),
 
         // Image documents (manifests, indexes, configs) and layouts, each named for what it breaks.
