@@ -49,6 +49,19 @@ public static class PodReports
         }
 
         lines.Add($"exited={(state is PodState.Exited or PodState.ExitedGarbage ? "true" : "false")}");
+
+        // kubefly's additions, after rkt's lines: what runs (the digest `kubefly auto-update` compares
+        // with its tag's) and the systemd unit it runs in.
+        if (pod.Record is { } record)
+        {
+            lines.Add($"image={record.Image}");
+            lines.Add($"image-digest={record.ManifestDigest}");
+            if (record.Unit is { } unit)
+            {
+                lines.Add($"unit={unit}");
+            }
+        }
+
         return lines;
     }
 

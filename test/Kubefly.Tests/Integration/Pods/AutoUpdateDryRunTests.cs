@@ -78,6 +78,10 @@ public sealed class AutoUpdateDryRunTests : IDisposable
         Assert.Equal("refused", refusedAgent.GetProperty("update").GetString());
         Assert.Contains("signature", refusedAgent.GetProperty("reason").GetString(), StringComparison.Ordinal);
 
+        var status = KubeflyProcess.Run(["--dir", _state.Path, "status", $"--uuid-file={_pods[0].UuidFile}"]);
+        Assert.Contains($"\nimage-digest={agent.GetProperty("running").GetString()}\n", status.StandardOutput, StringComparison.Ordinal);
+        Assert.Matches(@"\nunit=kubefly-test-agent-[0-9a-f]{8}\.service\n", status.StandardOutput);
+
         var applied = KubeflyProcess.Run(["--dir", _state.Path, "auto-update"]);
         Assert.Equal(2, applied.ExitCode);
         Assert.Contains("--dry-run", applied.StandardError, StringComparison.Ordinal);

@@ -210,7 +210,8 @@ public sealed class PodCommandTests : IDisposable
         Assert.Equal("state=exited", lines[0]);
         Assert.StartsWith("created=20", lines[1], StringComparison.Ordinal);
         Assert.StartsWith("started=20", lines[2], StringComparison.Ordinal);
-        Assert.Equal(["networks=", "pid=1234567", "exited=true"], lines[3..]);
+        Assert.Equal(["networks=", "pid=1234567", "exited=true"], lines[3..6]);
+        Assert.All(lines[6..], line => Assert.Matches("^(image|image-digest|unit)=", line));
     }
 
     [Fact]
@@ -223,7 +224,8 @@ public sealed class PodCommandTests : IDisposable
 
         Assert.Contains("state=running\n", text.StandardOutput, StringComparison.Ordinal);
         Assert.Contains($"pid={app.Id}\n", text.StandardOutput, StringComparison.Ordinal);
-        Assert.EndsWith("exited=false\n", text.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("\nexited=false\n", text.StandardOutput, StringComparison.Ordinal);
+        Assert.Matches("\nimage-digest=sha256:[0-9a-f]{64}\n", text.StandardOutput);
         using var document = JsonDocument.Parse(json.StandardOutput);
         Assert.Equal(uuid.Value, document.RootElement.GetProperty("name").GetString());
         Assert.Equal("running", document.RootElement.GetProperty("state").GetString());

@@ -49,7 +49,8 @@ public sealed class RunCommandTests : IDisposable
         var status = Kubefly("status", $"--uuid-file={uuidFile}");
         Assert.StartsWith("state=exited\n", status.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("\nstarted=", status.StandardOutput, StringComparison.Ordinal);
-        Assert.EndsWith("exited=true\n", status.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("\nexited=true\n", status.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"\nimage={image}\n", status.StandardOutput, StringComparison.Ordinal);
         var rm = Kubefly("rm", $"--uuid-file={uuidFile}");
         Assert.Equal((0, $"\"{uuid}\"\n"), (rm.ExitCode, rm.StandardOutput));
     }
