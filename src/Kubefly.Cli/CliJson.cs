@@ -123,13 +123,23 @@ public sealed record UpdateReport
     [JsonPropertyName("tag")]
     public string? Tag { get; init; }
 
-    /// <summary>current, pending, skipped or failed.</summary>
+    /// <summary>current, pending, skipped, refused or failed; after applying also updated or rolled-back.</summary>
     [JsonPropertyName("update")]
     public required string Update { get; init; }
 
     [JsonPropertyName("reason")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Reason { get; init; }
+
+    /// <summary>After an update: the digest the unit ran before, kept to roll back to.</summary>
+    [JsonPropertyName("previous")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Previous { get; init; }
+
+    /// <summary>After an update: milliseconds from the restart's start to the new agent first seen healthy.</summary>
+    [JsonPropertyName("healthyAfterMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? HealthyAfterMs { get; init; }
 
     public static UpdateReport From(Pods.Updates.UpdateCandidate candidate) => new()
     {
@@ -140,6 +150,8 @@ public sealed record UpdateReport
         Tag = candidate.TagDigest,
         Update = candidate.ActionName,
         Reason = candidate.Reason,
+        Previous = candidate.PreviousDigest,
+        HealthyAfterMs = candidate.HealthyAfter is { } healthy ? (long)healthy.TotalMilliseconds : null,
     };
 }
 

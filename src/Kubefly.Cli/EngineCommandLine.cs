@@ -91,7 +91,10 @@ public static class EngineCommandLine
             root.Subcommands.Add(subcommand);
         }
 
-        var parsed = root.Parse(args);
+        // System.CommandLine takes a first token whose file name is the program's own name for the program
+        // itself, so `kubefly --dir=/var/lib/kubefly ...` (or `rkt --dir=/var/lib/rkt ...`) lost its first
+        // flag: naming the program first leaves every user token to the grammar.
+        var parsed = root.Parse([root.Name, .. args]);
         if (parsed.Errors.Count > 0)
         {
             foreach (var error in parsed.Errors)

@@ -196,7 +196,7 @@ public sealed class ImagePuller
 
         foreach (var name in names)
         {
-            record = Rename(record, name);
+            record = _store.Name(record, name);
         }
 
         return record;
@@ -230,22 +230,6 @@ public sealed class ImagePuller
         var updated = stored with { Verified = verification.Summary, VerifiedPolicy = verification.PolicyFingerprint };
         _store.WriteRecord(updated);
         return updated;
-    }
-
-    /// <summary>Gives the image its name, taking the name away from any image that had it before.</summary>
-    private ImageRecord Rename(ImageRecord record, string name)
-    {
-        foreach (var other in _store.ListRecords())
-        {
-            if (other.ManifestDigest != record.ManifestDigest && other.Names.Contains(name))
-            {
-                _store.WriteRecord(other with { Names = other.Names.Where(n => n != name).ToList() });
-            }
-        }
-
-        var named = record with { Names = record.Names.Contains(name) ? record.Names : [.. record.Names, name] };
-        _store.WriteRecord(named);
-        return named;
     }
 
     private static async Task<byte[]> ReadSmallBlobAsync(IImageSource source, Descriptor descriptor, string what, CancellationToken cancellationToken)

@@ -51,6 +51,12 @@ public sealed record PodRecord
 
     /// <summary>The systemd unit the pod runs in (from its cgroup), or null outside a service: what auto-update restarts.</summary>
     public string? Unit { get; init; }
+
+    /// <summary>KUBEFLY_HEALTH_URL of the unit (the URL auto-update's health gate asks for 200), as given; null when unset.</summary>
+    public string? HealthUrl { get; init; }
+
+    /// <summary>KUBEFLY_HEALTH_TIMEOUT of the unit (a duration, "2m"), as given; null when unset.</summary>
+    public string? HealthTimeout { get; init; }
 }
 
 public sealed record PodMountRecord
@@ -94,7 +100,7 @@ internal static class PodRecordJson
     public static PodRecord Parse(ReadOnlySpan<byte> json)
     {
         string? uuid = null, appName = null, image = null, imageName = null, manifestDigest = null, workingDirectory = null;
-        string? uuidFile = null, user = null, group = null, autoUpdate = null, unit = null;
+        string? uuidFile = null, user = null, group = null, autoUpdate = null, unit = null, healthUrl = null, healthTimeout = null;
         DateTimeOffset? createdAt = null;
         IReadOnlyList<string>? lowerDirectories = null, arguments = null, environment = null, dns = null, hostsEntries = null;
         IReadOnlyList<PodMountRecord>? mounts = null;
@@ -120,6 +126,8 @@ internal static class PodRecordJson
                 case "hostsEntries": hostsEntries = JsonFields.Strings(ref reader); break;
                 case "autoUpdate": autoUpdate = JsonFields.String(ref reader); break;
                 case "unit": unit = JsonFields.String(ref reader); break;
+                case "healthUrl": healthUrl = JsonFields.String(ref reader); break;
+                case "healthTimeout": healthTimeout = JsonFields.String(ref reader); break;
                 default: reader.Skip(); break;
             }
         });
@@ -143,6 +151,8 @@ internal static class PodRecordJson
             HostsEntries = hostsEntries ?? [],
             AutoUpdate = autoUpdate,
             Unit = unit,
+            HealthUrl = healthUrl,
+            HealthTimeout = healthTimeout,
         };
     }
 
@@ -198,6 +208,16 @@ internal static class PodRecordJson
         if (record.Unit is { } unit)
         {
             writer.WriteString("unit", unit);
+        }
+
+        if (record.HealthUrl is { } healthUrl)
+        {
+            writer.WriteString("healthUrl", healthUrl);
+        }
+
+        if (record.HealthTimeout is { } healthTimeout)
+        {
+            writer.WriteString("healthTimeout", healthTimeout);
         }
     });
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Kubefly.Fly;
 using Kubefly.Images;
+using Kubefly.Images.Store;
 using Kubefly.Linux;
 using Kubefly.Oci;
 
@@ -94,7 +95,9 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
     {
         var app = run.App;
         var config = image.Config.Config;
-        var imageName = image.Names.Count > 0 ? image.Names[0] : app.Image;
+        // One stored image can go by several names (two tags of one digest): the pod goes by the one it was asked for.
+        var imageName = ImageStore.CanonicalName(app.Image) is { } asked && image.Names.Contains(asked) ? asked
+            : image.Names.Count > 0 ? image.Names[0] : app.Image;
         var environment = AppSetup.Environment(run, config?.Env, parentEnvironment);
         return new PodRecord
         {
@@ -116,11 +119,19 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
             HostsEntries = run.HostsEntries,
             AutoUpdate = AutoUpdatePolicy(parentEnvironment),
             Unit = SystemdUnit.OfThisProcess(),
+            HealthUrl = parentEnvironment.GetValueOrDefault(HealthUrlVariable),
+            HealthTimeout = parentEnvironment.GetValueOrDefault(HealthTimeoutVariable),
         };
     }
 
     /// <summary>The variable a unit opts in to `kubefly auto-update` with, as podman's label does.</summary>
     public const string AutoUpdateVariable = "KUBEFLY_AUTO_UPDATE";
+
+    /// <summary>The URL auto-update's health gate asks for 200 after a restart (the kubelet's http://127.0.0.1:10248/healthz).</summary>
+    public const string HealthUrlVariable = "KUBEFLY_HEALTH_URL";
+
+    /// <summary>How long the health gate waits for that 200 (a duration; 2m when unset).</summary>
+    public const string HealthTimeoutVariable = "KUBEFLY_HEALTH_TIMEOUT";
 
     /// <summary>
     /// "registry" (update from the image's registry) or null. Any other value leaves updates off rather

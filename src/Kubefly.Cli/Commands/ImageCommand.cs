@@ -168,7 +168,7 @@ internal static class ImageCommand
             var cutoff = DateTimeOffset.UtcNow - period;
             foreach (var record in store.ListRecords())
             {
-                if (record.LastUsed < cutoff && store.PinnedBy(record.ManifestDigest).Count == 0)
+                if (record.LastUsed < cutoff && !store.IsInUse(record.ManifestDigest))
                 {
                     Console.Out.WriteLine($"removing image \"{record.ManifestDigest}\"");
                     store.Remove(record);

@@ -8,7 +8,7 @@ internal static class UnitCommand
 {
     public static Command Create(GlobalOptionSet globals)
     {
-        var name = new Argument<string>("name") { Description = "kubelet, etcd or flannel; or import (a path unit that imports archives dropped into DIR/import/)" };
+        var name = new Argument<string>("name") { Description = "kubelet, etcd or flannel; import (a path unit that imports archives dropped into DIR/import/); or auto-update (the updater's service and daily timer)" };
         var flags = new Argument<string[]>("flags") { Description = "the app's own flags (after --)", Arity = ArgumentArity.ZeroOrMore };
         var image = new Option<string?>("--image") { Description = "full image reference (sets KUBELET_IMAGE, ETCD_IMAGE or FLANNEL_IMAGE)" };
         var imageTag = new Option<string?>("--image-tag") { Description = "image tag (sets KUBELET_IMAGE_TAG, ...)" };
@@ -25,6 +25,12 @@ internal static class UnitCommand
             if (wanted == "import")
             {
                 Console.Out.Write(ImportUnits(globals.Read(result).Dir));
+                return ExitCodes.Success;
+            }
+
+            if (wanted == "auto-update")
+            {
+                Console.Out.Write(AutoUpdateUnits(globals.Read(result).Dir));
                 return ExitCodes.Success;
             }
 
@@ -63,6 +69,37 @@ internal static class UnitCommand
         [Service]
         Type=oneshot
         ExecStart=/usr/bin/kubefly --dir={dir} image import --pending
+
+        """;
+
+    /// <summary>
+    /// The updater's oneshot service and its timer: daily, each node at its own fixed time within the
+    /// hour (RandomizedDelaySec with FixedRandomDelay), Persistent so a node that was off catches up.
+    /// </summary>
+    private static string AutoUpdateUnits(string dir) => $"""
+        # /etc/systemd/system/kubefly-auto-update.service
+        [Unit]
+        Description=Update the images of units that opted in (KUBEFLY_AUTO_UPDATE=registry)
+        Documentation=man:kubefly-auto-update(1)
+        Wants=network-online.target
+        After=network-online.target
+
+        [Service]
+        Type=oneshot
+        ExecStart=/usr/bin/kubefly --dir={dir} auto-update
+
+        # /etc/systemd/system/kubefly-auto-update.timer
+        [Unit]
+        Description=Daily kubefly auto-update
+
+        [Timer]
+        OnCalendar=daily
+        RandomizedDelaySec=1h
+        FixedRandomDelay=yes
+        Persistent=true
+
+        [Install]
+        WantedBy=timers.target
 
         """;
 }

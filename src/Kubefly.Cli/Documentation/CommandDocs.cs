@@ -63,8 +63,23 @@ internal static class CommandDocs
               kubefly completion zsh > "${fpath[1]}/_kubefly"
             """,
         ["unit"] = """
-            Example:
-              kubefly unit kubelet --image-tag=v1.29.0 > /etc/systemd/system/kubelet.service
+            Examples:
+              kubefly unit kubelet --image-tag=v1.29.0 --auto-update > /etc/systemd/system/kubelet.service
+              kubefly unit auto-update      # the updater's service and daily timer
+            """,
+        ["auto-update"] = """
+            A unit opts in with Environment=KUBEFLY_AUTO_UPDATE=registry, and may set KUBEFLY_HEALTH_URL
+            (answers 200 when healthy) and KUBEFLY_HEALTH_TIMEOUT (2m by default). Each pending update is
+            fetched and verified first, then the tag moves and the unit is restarted through systemd. It
+            passes when the restart job ends "done", the main process stays up for --settle and the health
+            URL answers 200; otherwise the unit is rolled back to the digest it ran (kept in the store), its
+            stopped dependents are started again, and that digest is skipped until the tag moves. A killed
+            run is finished or reverted by the next (DIR/auto-update/state.json). Exit status: 0, or 1 when
+            a unit failed, was refused or rolled back.
+
+            Examples:
+              kubefly auto-update --dry-run
+              kubefly auto-update --max-jitter=30m --metrics=/var/lib/node_exporter/textfile
             """,
         ["version"] = """
             Example:

@@ -40,6 +40,8 @@ public sealed class ImageStore
 
     private string LocksDirectory => Path.Combine(Root, "locks");
 
+    private string HoldsDirectory => Path.Combine(Root, "holds");
+
     private string VerifiedDirectory => Path.Combine(Root, "verified");
 
     private string TempDirectory => Path.Combine(Root, "tmp");
@@ -52,7 +54,7 @@ public sealed class ImageStore
     public void EnsureCreated()
     {
         StateDirectory.Ensure(Path.GetDirectoryName(Root)!, StateDirectory.Mode0755);
-        foreach (var dir in new[] { Root, Path.GetDirectoryName(BlobsDirectory)!, BlobsDirectory, Path.GetDirectoryName(LayersDirectory)!, LayersDirectory, RecordsDirectory, PinsDirectory, LocksDirectory, TempDirectory, VerifiedDirectory })
+        foreach (var dir in new[] { Root, Path.GetDirectoryName(BlobsDirectory)!, BlobsDirectory, Path.GetDirectoryName(LayersDirectory)!, LayersDirectory, RecordsDirectory, PinsDirectory, LocksDirectory, TempDirectory, VerifiedDirectory, HoldsDirectory })
         {
             StateDirectory.Ensure(dir, StateDirectory.Mode0700);
         }
@@ -412,8 +414,80 @@ public sealed class ImageStore
     }
 
     /// <summary>
+    /// Keeps an image for a holder that is no pod (auto-update keeps the image a unit ran before its last
+    /// update, to roll back to): gc and rm leave it alone until the holder names another image or is
+    /// released. One image per holder; the file is replaced atomically.
+    /// </summary>
+    public void Hold(string holder, Digest manifestDigest)
+    {
+        CheckHolderName(holder);
+        StateDirectory.Ensure(HoldsDirectory, StateDirectory.Mode0700);
+        var path = Path.Combine(HoldsDirectory, holder);
+        var temporary = path + ".tmp-" + Environment.ProcessId;
+        File.WriteAllText(temporary, manifestDigest.ToString());
+        File.Move(temporary, path, overwrite: true);
+        Interop.FsyncDirectory(HoldsDirectory);
+    }
+
+    /// <summary>The image a holder keeps, or null.</summary>
+    public Digest? HeldBy(string holder)
+    {
+        CheckHolderName(holder);
+        var path = Path.Combine(HoldsDirectory, holder);
+        return File.Exists(path) && Digest.TryParse(File.ReadAllText(path).Trim(), out var digest) ? digest : null;
+    }
+
+    /// <summary>The holders keeping an image (<see cref="Hold"/>).</summary>
+    public IReadOnlyList<string> HoldersOf(Digest manifestDigest)
+    {
+        if (!Directory.Exists(HoldsDirectory))
+        {
+            return [];
+        }
+
+        var wanted = manifestDigest.ToString();
+        return Directory.EnumerateFiles(HoldsDirectory)
+            .Where(f => !Path.GetFileName(f).Contains(".tmp-", StringComparison.Ordinal) && File.ReadAllText(f).Trim() == wanted)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>True when a pod uses the image or a holder keeps it: gc must leave it.</summary>
+    public bool IsInUse(Digest manifestDigest) => PinnedBy(manifestDigest).Count > 0 || HoldersOf(manifestDigest).Count > 0;
+
+    /// <summary>
+    /// Gives the image a name, taking it from any image that had it (a tag names one image). Call under
+    /// the store lock.
+    /// </summary>
+    public ImageRecord Name(ImageRecord record, string name)
+    {
+        foreach (var other in ListRecords())
+        {
+            if (other.ManifestDigest != record.ManifestDigest && other.Names.Contains(name))
+            {
+                WriteRecord(other with { Names = other.Names.Where(n => n != name).ToList() });
+            }
+        }
+
+        var named = record with { Names = record.Names.Contains(name) ? record.Names : [.. record.Names, name] };
+        WriteRecord(named);
+        return named;
+    }
+
+    private static void CheckHolderName(string holder)
+    {
+        if (holder.Length is 0 or > 255 || holder[0] == '.' || holder.Contains(".tmp-", StringComparison.Ordinal)
+            || !holder.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '@' or ':' or '\\'))
+        {
+            throw new ImageException($"invalid image holder name \"{UntrustedText.Printable(holder)}\"");
+        }
+    }
+
+    /// <summary>
     /// Deletes an image's record, then every blob and layer no remaining image needs. Call under the
-    /// exclusive store lock. Refuses images that pods use.
+    /// exclusive store lock. Refuses images that pods use or a holder keeps.
     /// </summary>
     public void Remove(ImageRecord record)
     {
@@ -421,6 +495,11 @@ public sealed class ImageStore
         if (pods.Count > 0)
         {
             throw new ImageException($"image {record.ManifestDigest} is used by pod(s) {string.Join(", ", pods)}; remove the pods first");
+        }
+
+        if (HoldersOf(record.ManifestDigest) is { Count: > 0 } holders)
+        {
+            throw new ImageException($"image {record.ManifestDigest} is kept by {string.Join(", ", holders)} (auto-update's image to roll back to); it is let go after that unit's next successful update");
         }
 
         File.Delete(RecordPath(record.ManifestDigest));

@@ -17,8 +17,14 @@ public enum UpdateAction
     /// <summary>The registry could not be asked (the others are still planned).</summary>
     Failed,
 
-    /// <summary>The tag names another digest, which the trust policy refuses: it is never applied.</summary>
+    /// <summary>The tag names another digest, which the trust policy (or the version skew rule) refuses: it is never applied.</summary>
     Refused,
+
+    /// <summary>The unit was restarted on the tag's new digest and passed its health gate.</summary>
+    Updated,
+
+    /// <summary>The new digest failed its health gate; the unit runs the old one again, which passed.</summary>
+    RolledBack,
 }
 
 /// <summary>What a tag names now; <see cref="Refusal"/> says why the trust policy refuses it, if it does.</summary>
@@ -33,6 +39,8 @@ public sealed record UpdateCandidate
         UpdateAction.Pending => "pending",
         UpdateAction.Skipped => "skipped",
         UpdateAction.Refused => "refused",
+        UpdateAction.Updated => "updated",
+        UpdateAction.RolledBack => "rolled-back",
         _ => "failed",
     };
 
@@ -53,6 +61,12 @@ public sealed record UpdateCandidate
 
     /// <summary>Why the pod is skipped or failed; null otherwise.</summary>
     public string? Reason { get; init; }
+
+    /// <summary>After an update: the digest the unit ran before (kept in the store to roll back to).</summary>
+    public string? PreviousDigest { get; init; }
+
+    /// <summary>After an update: from the restart's start to the new agent first seen healthy.</summary>
+    public TimeSpan? HealthyAfter { get; init; }
 }
 
 /// <summary>

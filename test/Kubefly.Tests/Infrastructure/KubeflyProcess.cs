@@ -126,7 +126,8 @@ public static class ProgramRunner
         if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(3)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', info.ArgumentList)} did not finish in time");
+            process.WaitForExit();
+            throw new TimeoutException($"{fileName} {string.Join(' ', info.ArgumentList)} did not finish in time\n--- stdout so far\n{stdout.GetAwaiter().GetResult()}\n--- stderr so far\n{stderr.GetAwaiter().GetResult()}");
         }
 
         return new ProcessResult(process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());

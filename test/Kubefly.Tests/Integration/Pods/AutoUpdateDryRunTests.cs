@@ -82,9 +82,14 @@ public sealed class AutoUpdateDryRunTests : IDisposable
         Assert.Contains($"\nimage-digest={agent.GetProperty("running").GetString()}\n", status.StandardOutput, StringComparison.Ordinal);
         Assert.Matches(@"\nunit=kubefly-test-agent-[0-9a-f]{8}\.service\n", status.StandardOutput);
 
-        var applied = KubeflyProcess.Run(["--dir", _state.Path, "auto-update"]);
-        Assert.Equal(2, applied.ExitCode);
-        Assert.Contains("--dry-run", applied.StandardError, StringComparison.Ordinal);
+        // Applying needs systemd's bus, which this host has not (the nspawn tests apply updates): a clear
+        // refusal, and nothing in the store or the pods changed.
+        var images = KubeflyProcess.Run(["--dir", _state.Path, "image", "list", "--no-legend"]).StandardOutput;
+        var applied = KubeflyProcess.Run(["--dir", _state.Path, "--insecure-options=http", "auto-update"], new Dictionary<string, string?> { ["DBUS_SYSTEM_BUS_ADDRESS"] = $"unix:path={_state.Combine("no-bus")}" });
+        Assert.Equal(254, applied.ExitCode);
+        Assert.Contains($"cannot reach systemd on the system bus (unix:path={_state.Combine("no-bus")})", applied.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotMatch(UserFacingText.NotKubeflysWords(), applied.StandardError);
+        Assert.Equal(images, KubeflyProcess.Run(["--dir", _state.Path, "image", "list", "--no-legend"]).StandardOutput);
     }
 
     private string Fetch(string image)
