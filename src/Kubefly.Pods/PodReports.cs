@@ -13,7 +13,8 @@ public static class PodReports
     /// rkt's status lines. No `app-NAME=CODE` line is ever printed: fly execs the app in place of the
     /// engine, so no process outlives it to collect its exit status (systemd has it: `systemctl status`).
     /// </summary>
-    public static IReadOnlyList<string> StatusLines(Pod pod)
+    /// <param name="tagDigest">The digest the store's tag of an image name names now (null when the store has no such tag).</param>
+    public static IReadOnlyList<string> StatusLines(Pod pod, Func<string, string?>? tagDigest = null)
     {
         var state = pod.State;
         var lines = new List<string>
@@ -56,6 +57,13 @@ public static class PodReports
         {
             lines.Add($"image={record.Image}");
             lines.Add($"image-digest={record.ManifestDigest}");
+
+            // What a restart would run: after an update or a rollback moved the tag, it differs.
+            if (tagDigest?.Invoke(record.Image) is { } tagged)
+            {
+                lines.Add($"tag-digest={tagged}");
+            }
+
             if (record.Unit is { } unit)
             {
                 lines.Add($"unit={unit}");

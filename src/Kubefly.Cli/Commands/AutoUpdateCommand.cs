@@ -49,9 +49,9 @@ internal static class AutoUpdateCommand
             {
                 Rollback = result.GetValue(rollback),
                 AllowMinor = result.GetValue(allowMinor),
-                Settle = GoDuration.Parse(result.GetValue(settle)!),
+                Settle = Duration("--settle", result.GetValue(settle)!),
             };
-            var jitter = NodeJitter(GoDuration.Parse(result.GetValue(maxJitter)!));
+            var jitter = NodeJitter(Duration("--max-jitter", result.GetValue(maxJitter)!));
             var options = globals.Read(result);
             var plan = result.GetValue(dryRun)
                 ? Plan(options, CancellationToken.None).GetAwaiter().GetResult()
@@ -149,6 +149,18 @@ internal static class AutoUpdateCommand
         var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("kubefly auto-update " + machineId));
         var fraction = BitConverter.ToUInt64(hash, 0) / (double)ulong.MaxValue;
         return TimeSpan.FromMilliseconds(Math.Floor(maxJitter.TotalMilliseconds * fraction));
+    }
+
+    private static TimeSpan Duration(string flag, string text)
+    {
+        try
+        {
+            return GoDuration.Parse(text);
+        }
+        catch (InvalidValueException e)
+        {
+            throw new UsageException($"{flag}: {e.Message}");
+        }
     }
 
     private static void Log(string message) => Console.Error.WriteLine($"auto-update: {message}");

@@ -95,7 +95,8 @@ internal static class StatusCommand
         {
             if (kind == OutputFormat.Kind.Table)
             {
-                foreach (var line in PodReports.StatusLines(pod))
+                var images = new Kubefly.Images.Store.ImageStore(options.Dir);
+                foreach (var line in PodReports.StatusLines(pod, image => TagDigest(images, image)))
                 {
                     Console.Out.WriteLine(line);
                 }
@@ -116,6 +117,22 @@ internal static class StatusCommand
         "" or "true" or "1" or "t" or "T" or "TRUE" or "True" => TimeSpan.FromTicks(-1),
         _ => GoDuration.Parse(value),
     };
+
+    /// <summary>The digest the store's tag names for a tag reference (a digest reference has no tag to move).</summary>
+    private static string? TagDigest(Kubefly.Images.Store.ImageStore images, string image)
+    {
+        try
+        {
+            return Oci.ImageReference.TryParse(image, out var reference, out _) && reference.Digest is null && reference.Tag is not null
+                ? images.Find(reference.ToString())?.ManifestDigest.ToString()
+                : null;
+        }
+        catch (Exception e) when (e is Oci.KubeflyException or IOException or UnauthorizedAccessException)
+        {
+            // status reports the pod; a store it cannot read only loses this line.
+            return null;
+        }
+    }
 }
 
 /// <summary>Polls a pod until a condition holds (re-reading its state each time) or the timeout passes.</summary>
@@ -141,4 +158,5 @@ internal static class PodWaiter
 
         return pod;
     }
+
 }

@@ -144,7 +144,7 @@ public sealed class UnitUpdater(ImageStore images, PodStore pods, UpdateStateSto
         state.Update(unit, s => s with { Journal = null, Failed = null, LastSuccess = DateTimeOffset.UtcNow });
         await StartDependentsAsync(unit, journal.Dependents).ConfigureAwait(false);
         log($"{unit}: now runs {Short(journal.To)} and passed its health gate; {Short(journal.From)} is kept to roll back to");
-        return candidate with { Action = UpdateAction.Updated, RunningDigest = journal.To, PreviousDigest = journal.From, HealthyAfter = healthyAfter };
+        return candidate with { Action = UpdateAction.Updated, Pod = RunningRecordOf(unit)?.Uuid ?? candidate.Pod, RunningDigest = journal.To, PreviousDigest = journal.From, HealthyAfter = healthyAfter };
     }
 
     private async Task<UpdateCandidate> FailAsync(UpdateCandidate candidate, UpdateJournal journal, PodRecord record, string reason, CancellationToken cancellationToken)
@@ -182,7 +182,7 @@ public sealed class UnitUpdater(ImageStore images, PodStore pods, UpdateStateSto
         }
 
         log($"{unit}: rolled back to {Short(journal.From)}, which passed its health gate{(started.Count > 0 ? $"; started again: {string.Join(", ", started)}" : string.Empty)}");
-        return candidate with { Action = UpdateAction.RolledBack, RunningDigest = journal.From, Reason = reason };
+        return candidate with { Action = UpdateAction.RolledBack, Pod = RunningRecordOf(unit)?.Uuid ?? candidate.Pod, RunningDigest = journal.From, Reason = reason };
     }
 
     /// <summary>Dependents (Requires=, BindsTo=, PartOf=) active now: a restart that fails stops them, and systemd never starts them again by itself.</summary>

@@ -80,6 +80,9 @@ public sealed class AutoUpdateDryRunTests : IDisposable
 
         var status = KubeflyProcess.Run(["--dir", _state.Path, "status", $"--uuid-file={_pods[0].UuidFile}"]);
         Assert.Contains($"\nimage-digest={agent.GetProperty("running").GetString()}\n", status.StandardOutput, StringComparison.Ordinal);
+
+        // The report moved no local tag: what a restart would run is still what runs.
+        Assert.Contains($"\ntag-digest={agent.GetProperty("running").GetString()}\n", status.StandardOutput, StringComparison.Ordinal);
         Assert.Matches(@"\nunit=kubefly-test-agent-[0-9a-f]{8}\.service\n", status.StandardOutput);
 
         // Applying needs systemd's bus, which this host has not (the nspawn tests apply updates): a clear

@@ -162,6 +162,8 @@ public sealed class AutoUpdateUnderSystemdTests : IClassFixture<AutoUpdateContai
             Assert.Equal(agent.Digests["v1"], agent.RunningDigest());
             Assert.Equal("ok", agent.Health());
             Assert.Equal("active", _host.WaitForState(agent.Dependent!, "active"));
+            var status = Container.Exec("kubefly", "status", outcome.GetProperty("pod").GetString()!).StandardOutput;
+            Assert.Contains($"\nimage-digest={agent.Digests["v1"]}\ntag-digest={agent.Digests["v1"]}\n", status, StringComparison.Ordinal);
             Assert.Contains($"{agent.Unit}: {Short(agent.Digests["crash"])} failed its health gate", result.StandardError, StringComparison.Ordinal);
 
             // The digest that failed is not tried again while the tag still names it...
