@@ -14,7 +14,7 @@ export DOTNET_NOLOGO := 1
 # Debian packages the tests and the demo use (installed idempotently); the benchmarks' peers come on top.
 DEBS := docker-registry skopeo umoci busybox-static apache2-utils curl zstd attr \
         etcd-server systemd-container debootstrap gnupg openssl squashfs-tools jq iproute2 procps util-linux gcc libc6-dev time python3 groff-base
-BENCH_DEBS := hyperfine runc podman
+BENCH_DEBS := hyperfine runc podman containerd
 
 MULTICALL := rkt kubelet-wrapper etcd-wrapper flannel-wrapper
 
