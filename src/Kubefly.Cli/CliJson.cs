@@ -162,4 +162,9 @@ public sealed record UpdateReport
 [JsonSerializable(typeof(List<DoctorCheck>))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
+    private static CliJsonContext? indented;
+
+    /// <summary>The context for a --format value: indented for json-pretty, compact otherwise.</summary>
+    public static CliJsonContext For(string? format) =>
+        format == "json-pretty" ? indented ??= new CliJsonContext(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) : Default;
 }

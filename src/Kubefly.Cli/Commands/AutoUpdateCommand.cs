@@ -195,7 +195,7 @@ internal static class AutoUpdateCommand
     {
         if (json is not null)
         {
-            var context = json == "json-pretty" ? new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }) : CliJsonContext.Default;
+            var context = CliJsonContext.For(json);
             Console.Out.WriteLine(JsonSerializer.Serialize(plan.Select(UpdateReport.From).ToList(), context.ListUpdateReport));
             return;
         }

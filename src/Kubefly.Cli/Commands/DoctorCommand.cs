@@ -303,7 +303,7 @@ internal static class DoctorCommand
     {
         if (json is not null)
         {
-            var context = json == "json-pretty" ? new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }) : CliJsonContext.Default;
+            var context = CliJsonContext.For(json);
             Console.Out.WriteLine(JsonSerializer.Serialize(checks, context.ListDoctorCheck));
             return;
         }

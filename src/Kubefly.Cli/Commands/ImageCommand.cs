@@ -59,7 +59,7 @@ internal static class ImageCommand
                     Corrupt = c.Problem,
                     File = c.File,
                 })).ToList();
-                var context = json == "json-pretty" ? new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }) : CliJsonContext.Default;
+                var context = CliJsonContext.For(json);
                 Console.Out.WriteLine(JsonSerializer.Serialize(items, context.ListImageListItem));
                 return ExitCodes.Success;
             }

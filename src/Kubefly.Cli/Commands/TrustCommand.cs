@@ -28,7 +28,7 @@ internal static class TrustCommand
             var report = result.GetValue(image) is { } name ? ForImage(policy, path, ImageReference.Parse(name)) : ForPolicy(policy, path);
             if (json is not null)
             {
-                var context = json == "json-pretty" ? new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }) : CliJsonContext.Default;
+                var context = CliJsonContext.For(json);
                 Console.Out.WriteLine(JsonSerializer.Serialize(report, context.TrustReport));
                 return ExitCodes.Success;
             }

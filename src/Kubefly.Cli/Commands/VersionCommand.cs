@@ -29,12 +29,8 @@ internal static class VersionCommand
             var report = Current();
             if (json is not null)
             {
-                var context = json switch
-                {
-                    "json" => CliJsonContext.Default,
-                    "json-pretty" => new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }),
-                    _ => throw new UsageException($"invalid --format \"{json}\": expected json or json-pretty"),
-                };
+                var context = json is "json" or "json-pretty" ? CliJsonContext.For(json)
+                    : throw new UsageException($"invalid --format \"{json}\": expected json or json-pretty");
                 Console.Out.WriteLine(JsonSerializer.Serialize(report, context.VersionReport));
                 return 0;
             }
