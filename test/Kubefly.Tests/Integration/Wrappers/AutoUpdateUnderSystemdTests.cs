@@ -275,6 +275,42 @@ public sealed class AutoUpdateUnderSystemdTests : IClassFixture<AutoUpdateContai
     }
 
     [Fact]
+    public void An_update_the_trust_policy_refuses_is_never_applied()
+    {
+        var agent = Agent.Install(_host, "refused", port: 10371);
+        using var keys = new TempDirectory("auto-update-key");
+        try
+        {
+            agent.Start();
+            var pid = _host.MainPid(agent.Unit);
+            _host.MoveStable(agent.Repository, "v2");
+
+            // The node's policy wants cosign signatures for this repository; the new release has none.
+            ProgramRunner.Shell($"openssl ecparam -name prime256v1 -genkey -noout -out '{keys.Combine("cosign.key")}' && openssl ec -in '{keys.Combine("cosign.key")}' -pubout -out '{keys.Combine("cosign.pub")}' 2>/dev/null");
+            Container.CopyIn(keys.Combine("cosign.pub"), "/etc/kubefly-test/cosign.pub");
+            Container.WriteFile("/etc/containers/policy.json", """
+                {"default": [{"type": "insecureAcceptAnything"}],
+                 "transports": {"docker": {"quay.io/kubefly-test/refused": [{"type": "sigstoreSigned", "keyPath": "/etc/kubefly-test/cosign.pub"}]}}}
+                """);
+
+            var result = Container.Exec(["kubefly", "auto-update", "--settle=2s", "--format=json"], timeout: TimeSpan.FromMinutes(1));
+
+            Assert.True(result.ExitCode == 1, result.ToString());
+            var outcome = Parse(result.StandardOutput)[agent.Unit];
+            Assert.Equal("refused", outcome.GetProperty("update").GetString());
+            Assert.Contains("signature", outcome.GetProperty("reason").GetString(), StringComparison.Ordinal);
+            Assert.Equal(pid, _host.MainPid(agent.Unit));
+            Assert.Equal(agent.Digests["v1"], agent.RunningDigest());
+            Assert.NotEqual(0, Container.Exec("test", "-e", $"/var/lib/kubefly/images/holds/auto-update@{agent.Unit}").ExitCode);
+        }
+        finally
+        {
+            Container.Exec("rm", "-rf", "/etc/containers/policy.json", "/etc/kubefly-test");
+            agent.Remove();
+        }
+    }
+
+    [Fact]
     public void A_dry_run_changes_nothing()
     {
         var agent = Agent.Install(_host, "dry", port: 10361);
