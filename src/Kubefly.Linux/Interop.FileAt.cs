@@ -75,6 +75,13 @@ public static partial class Interop
     public static int TryLinkat(SafeHandle oldDirectory, string oldName, SafeHandle newDirectory, string newName) =>
         LinkatNative(oldDirectory, oldName, newDirectory, newName, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
+    /// <summary>
+    /// A new name for the open file <paramref name="file"/> itself (linkat with AT_EMPTY_PATH, which needs
+    /// CAP_DAC_READ_SEARCH): no path is looked up again, so the inode linked is the one opened.
+    /// </summary>
+    public static int TryLinkDescriptor(SafeHandle file, SafeHandle newDirectory, string newName) =>
+        LinkatNative(file, string.Empty, newDirectory, newName, AT_EMPTY_PATH) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
     /// <summary>mknodat(2); <paramref name="mode"/> carries the file type (S_IFCHR, S_IFBLK, S_IFIFO).</summary>
     public static int TryMknodat(SafeHandle directory, string name, uint mode, uint major, uint minor) =>
         MknodatNative(directory, name, mode, MakeDevice(major, minor)) == 0 ? 0 : Marshal.GetLastPInvokeError();

@@ -15,6 +15,12 @@ public static partial class Interop
     [LibraryImport(Libc, EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial nint LlistxattrNative(string path, byte* list, nuint size);
 
+    [LibraryImport(Libc, EntryPoint = "flistxattr", SetLastError = true)]
+    private static unsafe partial nint FlistxattrNative(SafeHandle fd, byte* list, nuint size);
+
+    /// <summary>Whether the open file has any extended attribute (an error counts as yes: the caller then does not share it).</summary>
+    public static unsafe bool HasXattrs(SafeHandle fd) => FlistxattrNative(fd, null, 0) != 0;
+
     public static unsafe int TryFsetxattr(SafeHandle fd, string name, ReadOnlySpan<byte> value)
     {
         fixed (byte* p = value)

@@ -16,6 +16,12 @@ internal sealed partial class LayerExtraction
     {
         var (parentPath, name) = EntryPath.Split(path);
         var parent = _tree.OpenDirectory(parentPath, create: true, _recordCreated, out var parentIdentity);
+        if (_localContent is not null && entry.Length > 0 && TryLinkStored(entry, path, parent, name))
+        {
+            RecordCreated(parentIdentity, name);
+            _regularFileCount++;
+            return;
+        }
         const int createFlags = Interop.O_WRONLY | Interop.O_CREAT | Interop.O_EXCL | Interop.O_NOFOLLOW;
         var errno = Interop.TryOpenat(parent, name, createFlags, 0b110_000_000, out var file);
         if (errno == Errno.EEXIST)
@@ -31,7 +37,11 @@ internal sealed partial class LayerExtraction
 
         using (file)
         {
-            WriteContent(file, entry);
+            var (prefix, signature) = _files is not null && entry.Length > 0 ? TakePrefix() : (null, 0UL);
+            _inContent = true;
+            var digest = WriteContent(file, entry);
+            _inContent = false;
+            _files?.Add(new LayerFile(path, entry.Length, digest) { Prefix = prefix, Signature = signature });
             SetOwnerAndMode(file, entry);
             SetXattrs(file, entry);
             SetTimes(file, entry);
@@ -40,6 +50,71 @@ internal sealed partial class LayerExtraction
 
         RecordCreated(parentIdentity, name);
         _regularFileCount++;
+    }
+
+    /// <summary>
+    /// Gives the stored file that holds this entry's content a second name here, when its owner, mode and
+    /// times are the entry's and neither has extended attributes; then reads the content through (the
+    /// diff_id is hashed from the stream) without writing it. False: write a copy as usual.
+    /// </summary>
+    private bool TryLinkStored(TarEntry entry, string path, SafeFileHandle parent, string name)
+    {
+        if (_localContent!.TryClaim(path, entry.Length) is not var (stored, digest))
+        {
+            return false;
+        }
+
+        // The stream reads the content from the claimed descriptor, which it owns; only look at it here.
+        var status = Interop.Fstat(stored, path);
+        var (seconds, nanoseconds) = ToTimespec(entry.ModificationTime);
+        if (!status.IsRegularFile || status.Size != entry.Length || status.Permissions != Mode(entry)
+            || status.Uid != (uint)entry.Uid || status.Gid != (uint)entry.Gid || entry.Uid < 0 || entry.Gid < 0
+            || status.ModifySeconds != seconds || status.ModifyNanoseconds != nanoseconds
+            || HasXattrEntries(entry) || Interop.HasXattrs(stored))
+        {
+            return false;
+        }
+
+        var errno = Interop.TryLinkDescriptor(stored, parent, name);
+        if (errno == Errno.EEXIST)
+        {
+            _tree.Remove(parent, name, path);
+            errno = Interop.TryLinkDescriptor(stored, parent, name);
+        }
+
+        if (errno != 0)
+        {
+            // EMLINK, EXDEV, EPERM: a copy does as well.
+            return false;
+        }
+
+        var (prefix, signature) = _files is not null ? TakePrefix() : (null, 0UL);
+        _inContent = true;
+        SkipContent(entry);
+        _inContent = false;
+        _files?.Add(new LayerFile(path, entry.Length, digest) { Prefix = prefix, Signature = signature });
+        _regularFiles[path] = new FileIdentity(status.DeviceId, status.Inode);
+        _linkedFileCount++;
+        return true;
+    }
+
+    private static bool HasXattrEntries(TarEntry entry) =>
+        entry is PaxTarEntry pax && pax.ExtendedAttributes.Keys.Any(k => k.StartsWith(PaxXattrPrefix, StringComparison.Ordinal) || k.StartsWith("LIBARCHIVE.xattr.", StringComparison.Ordinal));
+
+    private void SkipContent(TarEntry entry)
+    {
+        var data = entry.DataStream;
+        try
+        {
+            while (data is not null && data.Read(_buffer, 0, _buffer.Length) > 0)
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        catch (Exception e) when (IsTarFormatError(e))
+        {
+            throw Fail($"truncated file content: {RuntimeText.Describe(e)}", e);
+        }
     }
 
     private void Directory(TarEntry entry, string path)
@@ -253,12 +328,13 @@ internal sealed partial class LayerExtraction
         _specialFileCount++;
     }
 
-    private void WriteContent(SafeFileHandle file, TarEntry entry)
+    /// <summary>Writes the entry's content; its digest when the layer's file table is being built, else default.</summary>
+    private Digest WriteContent(SafeFileHandle file, TarEntry entry)
     {
         var data = entry.DataStream;
         if (data is null)
         {
-            return;
+            return _files is null ? default : EmptyContentDigest;
         }
 
         try
@@ -273,8 +349,11 @@ internal sealed partial class LayerExtraction
                     throw Fail($"writing file content failed: {Errno.Describe(errno)}", null);
                 }
 
+                _fileHash?.AppendData(_buffer, 0, read);
                 _contentBytes += read;
             }
+
+            return _fileHash is null ? default : Digest.FromHashBytes(_fileHash.GetHashAndReset());
         }
         catch (Exception e) when (IsTarFormatError(e))
         {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Formats.Tar;
+using System.Security.Cryptography;
 using Kubefly.Linux;
 using Kubefly.Oci;
 
@@ -36,6 +37,21 @@ internal sealed partial class LayerExtraction : IDisposable
 
     private readonly List<DirectoryTime> _directoryTimes = [];
 
+    // (With RecordFileDigests) every regular file's content digest: the layer's file table, which later
+    // partial pulls look files up in (see Chunked/LayerFileTable.cs).
+    private readonly List<LayerFile>? _files;
+    private readonly IncrementalHash? _fileHash;
+
+    // (With RecordFileDigests) the raw tar bytes since the last file content and the signatures of the
+    // entries they hold: what a partial pull needs to rebuild those bytes without fetching them.
+    private readonly IncrementalHash? _signatures;
+    private readonly MemoryStream? _prefix;
+    private bool _prefixOverflowed;
+    private bool _inContent;
+
+    private readonly ILocalContent? _localContent;
+    private int _linkedFileCount;
+
     // The raw header bytes of the current entry, for xattr values TarReader could not decode exactly.
     private readonly HeaderRecorder _headers = new();
     private Dictionary<string, byte[]>? _rawXattrs;
@@ -53,8 +69,9 @@ internal sealed partial class LayerExtraction : IDisposable
     private int _opaqueCount;
     private long _contentBytes;
 
-    public LayerExtraction(UnpackMode mode, UnpackLimits limits, Action<string>? warn, string rootDirectory, string layerDescription, CancellationToken cancellationToken)
+    public LayerExtraction(UnpackMode mode, UnpackLimits limits, Action<string>? warn, string rootDirectory, string layerDescription, CancellationToken cancellationToken, bool recordFileDigests = false, ILocalContent? localContent = null)
     {
+        _localContent = localContent;
         _mode = mode;
         _limits = limits;
         _warn = warn;
@@ -63,7 +80,16 @@ internal sealed partial class LayerExtraction : IDisposable
         _recordCreated = RecordCreated;
         _tree = new RootedTree(rootDirectory, Fail);
         _buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        if (recordFileDigests)
+        {
+            _files = [];
+            _fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            _signatures = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            _prefix = new MemoryStream();
+        }
     }
+
+    private static Digest EmptyContentDigest { get; } = Digest.Compute([]);
 
     public UnpackStatistics Run(Stream uncompressedTar)
     {
@@ -89,6 +115,7 @@ internal sealed partial class LayerExtraction : IDisposable
                     throw Fail($"more than {_limits.MaxEntries} entries", null);
                 }
 
+                RecordSignature(entry);
                 Extract(entry);
             }
         }
@@ -106,7 +133,9 @@ internal sealed partial class LayerExtraction : IDisposable
             Whiteouts = _whiteoutCount,
             OpaqueDirectories = _opaqueCount,
             ContentBytes = _contentBytes,
+            LinkedFiles = _linkedFileCount,
             TarBytes = input.BytesRead,
+            Files = _files ?? [],
         };
     }
 
@@ -114,6 +143,8 @@ internal sealed partial class LayerExtraction : IDisposable
     {
         _tree.Dispose();
         _headers.Dispose();
+        _fileHash?.Dispose();
+        _signatures?.Dispose();
         ArrayPool<byte>.Shared.Return(_buffer);
     }
 
@@ -148,6 +179,44 @@ internal sealed partial class LayerExtraction : IDisposable
         {
             throw Fail($"malformed or truncated tar: {RuntimeText.Describe(e)}", e);
         }
+    }
+
+    private void RecordSignature(TarEntry entry)
+    {
+        if (_signatures is null || entry.EntryType == TarEntryType.GlobalExtendedAttributes)
+        {
+            return;
+        }
+
+        var name = EntryPath.TryNormalize(entry.Name, _limits.MaxPathLength, out var normalized, out _) ? normalized : entry.Name;
+        var type = EntrySignature.TypeName((char)entry.EntryType);
+        var size = type == "reg" ? entry.Length : 0;
+        new EntrySignature(type, name, (int)entry.Mode, entry.Uid, entry.Gid, entry.ModificationTime.ToUnixTimeSeconds(), size, entry.LinkName).AppendTo(_signatures);
+    }
+
+    /// <summary>A non-empty file's content begins: the bytes since the last one are its prefix.</summary>
+    private (byte[]? Prefix, ulong Signature) TakePrefix()
+    {
+        var prefix = _prefixOverflowed ? null : _prefix!.ToArray();
+        _prefix!.SetLength(0);
+        _prefixOverflowed = false;
+        return (prefix, EntrySignature.Finish(_signatures!));
+    }
+
+    private void RecordRaw(ReadOnlySpan<byte> bytes)
+    {
+        if (_prefix is null || _inContent || _prefixOverflowed)
+        {
+            return;
+        }
+
+        if (_prefix.Length + bytes.Length > LayerFile.MaxPrefixBytes)
+        {
+            _prefixOverflowed = true;
+            return;
+        }
+
+        _prefix.Write(bytes);
     }
 
     /// <summary>The exact bytes of an xattr value from the raw PAX headers, or null.</summary>
@@ -305,6 +374,7 @@ internal sealed partial class LayerExtraction : IDisposable
         public override int Read(Span<byte> buffer)
         {
             var read = inner.Read(buffer);
+            owner.RecordRaw(buffer[..read]);
             if (owner._headers.Active)
             {
                 owner._headers.Append(buffer[..read], MaxRecordedHeaderBytes);

@@ -25,16 +25,24 @@ public sealed class LayerUnpacker
 
     public UnpackLimits Limits { get; }
 
+    /// <summary>Whether <see cref="UnpackStatistics.Files"/> lists every regular file with its content digest (hashed as written).</summary>
+    public bool RecordFileDigests { get; init; }
+
     /// <summary>
     /// Unpacks <paramref name="uncompressedTar"/> into <paramref name="rootDirectory"/> (which must exist;
     /// empty for <see cref="UnpackMode.OverlayLayer"/>). Failures are <see cref="LayerException"/>s naming
     /// <paramref name="layerDescription"/> and the entry; what was written before a failure stays.
     /// </summary>
-    public UnpackStatistics Unpack(Stream uncompressedTar, string rootDirectory, string layerDescription, CancellationToken cancellationToken)
+    /// <param name="localContent">
+    /// (Overlay layers only) where contents the store already holds come from: a file whose stored copy
+    /// has the entry's exact owner, mode, times and no extended attributes is hardlinked to it, not copied.
+    /// Stored layers are never written, so the shared inode never changes.
+    /// </param>
+    public UnpackStatistics Unpack(Stream uncompressedTar, string rootDirectory, string layerDescription, CancellationToken cancellationToken, ILocalContent? localContent = null)
     {
         ArgumentNullException.ThrowIfNull(uncompressedTar);
         ArgumentException.ThrowIfNullOrEmpty(rootDirectory);
-        using var extraction = new LayerExtraction(Mode, Limits, _warn, rootDirectory, layerDescription, cancellationToken);
+        using var extraction = new LayerExtraction(Mode, Limits, _warn, rootDirectory, layerDescription, cancellationToken, RecordFileDigests, Mode == UnpackMode.OverlayLayer ? localContent : null);
         return extraction.Run(uncompressedTar);
     }
 

@@ -79,6 +79,27 @@ public sealed record UnpackStatistics
     /// <summary>Bytes of file content written.</summary>
     public long ContentBytes { get; init; }
 
+    /// <summary>Regular files that became a second name of a stored file instead of a copy.</summary>
+    public int LinkedFiles { get; init; }
+
     /// <summary>Bytes of the uncompressed tar consumed (up to its end-of-archive marker).</summary>
     public long TarBytes { get; init; }
+
+    /// <summary>Every regular file with its content digest, when the unpacker was asked to record them.</summary>
+    public IReadOnlyList<LayerFile> Files { get; init; } = [];
+}
+
+/// <summary>A regular file a layer holds: its path inside the layer, size and content digest.</summary>
+public readonly record struct LayerFile(string Path, long Size, Kubefly.Oci.Digest Digest)
+{
+    /// <summary>
+    /// The exact tar bytes between the previous file's content and this one's (padding, headers of the
+    /// entries between, this file's header), when they were kept (at most <see cref="MaxPrefixBytes"/>).
+    /// </summary>
+    public byte[]? Prefix { get; init; }
+
+    /// <summary>The signature digest (see <see cref="EntrySignature"/>) of every entry from the previous file's content on, this file's own included.</summary>
+    public ulong Signature { get; init; }
+
+    public const int MaxPrefixBytes = 64 * 1024;
 }
