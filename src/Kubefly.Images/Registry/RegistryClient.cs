@@ -180,6 +180,58 @@ public sealed class RegistryClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Parts of a blob by HTTP range request (multipart when more than one range). A registry that
+    /// answers anything but a 206 with exactly the ranges asked for gets a refusal back, not an error:
+    /// the caller then fetches the blob whole.
+    /// </summary>
+    public async Task<RangeReadResult> ReadRangesAsync(RegistryEndpoint endpoint, Descriptor blob, IReadOnlyList<ByteRange> ranges, ImageReference image, Func<long, ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken cancellationToken)
+    {
+        var uri = await ApiUriAsync(endpoint, $"blobs/{blob.Digest}", cancellationToken).ConfigureAwait(false);
+        using var request = NewRequest(HttpMethod.Get, uri, endpoint);
+        var header = new RangeHeaderValue();
+        foreach (var range in ranges)
+        {
+            header.Ranges.Add(new RangeItemHeaderValue(range.Start, range.End - 1));
+        }
+
+        request.Headers.Range = header;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        using var response = await SendAsync(request, endpoint, timeout.Token, cancellationToken, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+        if (response.StatusCode != HttpStatusCode.PartialContent)
+        {
+            return new RangeReadResult($"{endpoint.Description} answered {(int)response.StatusCode} to a range request for blob {blob.Digest}", 0);
+        }
+
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            var contentType = response.Content.Headers.ContentType;
+            long read;
+            if (contentType?.MediaType?.Equals("multipart/byteranges", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                var boundary = contentType.Parameters.FirstOrDefault(p => p.Name.Equals("boundary", StringComparison.OrdinalIgnoreCase))?.Value?.Trim('"') ?? string.Empty;
+                read = await MultipartByteRanges.ReadMultipartAsync(body, boundary, blob.Size, ranges, write, timeout.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                var contentRange = response.Content.Headers.TryGetValues("Content-Range", out var values) ? values.FirstOrDefault() : null;
+                read = await MultipartByteRanges.ReadSinglePartAsync(body, contentRange, blob.Size, ranges, write, timeout.Token).ConfigureAwait(false);
+            }
+
+            return new RangeReadResult(null, read);
+        }
+        catch (RangeAnswerException e)
+        {
+            return new RangeReadResult($"{endpoint.Description}'s answer to a range request for blob {blob.Digest} is unusable: {e.Message}", 0);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return new RangeReadResult($"a range request for blob {blob.Digest} to {endpoint.Description} failed: {RuntimeText.Describe(e)}", 0);
+        }
+    }
+
     /// <summary>Uploads a small blob in one piece (POST, then PUT with its digest), as `image sign` attaches a payload.</summary>
     public async Task PushBlobAsync(RegistryEndpoint endpoint, byte[] bytes, ImageReference image, CancellationToken cancellationToken)
     {

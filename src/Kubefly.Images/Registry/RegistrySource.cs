@@ -10,7 +10,7 @@ namespace Kubefly.Images.Registry;
 /// An image in a registry. The first endpoint (mirror, then origin) that serves the manifest is used
 /// from then on; a blob another endpoint must supply is fetched from the next ones in order.
 /// </summary>
-public sealed class RegistrySource : IImageSource, IAttachedSignatureSource
+public sealed class RegistrySource : IImageSource, IAttachedSignatureSource, IRangedBlobSource
 {
     private const int MaxAttachedSignatures = 64;
     private const string CosignSignatureAnnotation = "dev.cosignproject.cosign/signature";
@@ -52,6 +52,10 @@ public sealed class RegistrySource : IImageSource, IAttachedSignatureSource
             (endpoint, token) => _client.OpenBlobUnverifiedAsync(endpoint, blob, Reference, token),
             rememberWinner: false,
             cancellationToken);
+
+    /// <summary>Ranges come from the endpoint that served the manifest: a partial pull never mixes endpoints.</summary>
+    public Task<RangeReadResult> ReadRangesAsync(Descriptor blob, IReadOnlyList<ByteRange> ranges, Func<long, ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, CancellationToken cancellationToken) =>
+        _client.ReadRangesAsync(CurrentEndpoint, blob, ranges, Reference, write, cancellationToken);
 
     /// <summary>
     /// cosign's attachments: the OCI manifest at the sha256-HEX.sig tag, one layer per signature whose
