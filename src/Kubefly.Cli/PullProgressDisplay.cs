@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Kubefly.Images;
+using Kubefly.Images.Chunked;
 using Kubefly.Oci;
 
 namespace Kubefly.Cli;
@@ -98,11 +99,30 @@ public sealed class PullProgressDisplay : IPullProgress
                 }
                 else
                 {
-                    _output.WriteLine($"layer {blob} done: {FormatBytes(state.Size)} in {state.Clock.Elapsed.TotalSeconds:0.0}s ({Rate(state)})");
+                    _output.WriteLine(state.Partial is { } partial
+                        ? $"layer {blob} done in {state.Clock.Elapsed.TotalSeconds:0.0}s: {DescribePartial(partial)}"
+                        : $"layer {blob} done: {FormatBytes(state.Size)} in {state.Clock.Elapsed.TotalSeconds:0.0}s ({Rate(state)})");
                 }
             }
         }
     }
+
+    public void LayerFetchedPartially(Digest blob, PartialPullReport report)
+    {
+        lock (_gate)
+        {
+            if (_layers.TryGetValue(blob, out var state))
+            {
+                state.Partial = report;
+            }
+        }
+    }
+
+    /// <summary>The per-layer account of a partial pull, as fetch prints it.</summary>
+    public static string DescribePartial(PartialPullReport report) =>
+        $"partial pull: {FormatBytes(report.WireBytes)} fetched of {FormatBytes(report.LayerSize)} ({100.0 * report.WireBytes / Math.Max(report.LayerSize, 1):0.0}%) in {report.Requests} requests, "
+        + $"{report.FetchedFiles} files fetched, {report.ReusedFiles} files ({FormatBytes(report.ReusedBytes)}) reused from the store"
+        + (report.PredictedGaps > 0 ? $", {report.PredictedGaps} tar headers rebuilt from the stored earlier version" : string.Empty);
 
     public static string FormatBytes(long bytes) => bytes switch
     {
@@ -130,7 +150,9 @@ public sealed class PullProgressDisplay : IPullProgress
         foreach (var blob in _order)
         {
             var state = _layers[blob];
-            var status = state.Done ? "done" : $"{FormatBytes(state.Bytes)} / {FormatBytes(state.Size)}";
+            var status = state.Done
+                ? state.Partial is { } partial ? $"done, {DescribePartial(partial)}" : "done"
+                : $"{FormatBytes(state.Bytes)} / {FormatBytes(state.Size)}";
             text.Append($"\r\x1b[2K{blob.ShortId()}  {status}  {Rate(state)}\n");
         }
 
@@ -147,5 +169,7 @@ public sealed class PullProgressDisplay : IPullProgress
         public long Bytes { get; set; }
 
         public bool Done { get; set; }
+
+        public PartialPullReport? Partial { get; set; }
     }
 }

@@ -1,3 +1,4 @@
+using Kubefly.Images.Chunked;
 using Kubefly.Oci;
 
 namespace Kubefly.Images;
@@ -13,6 +14,9 @@ public interface IPullProgress
     void LayerAdvanced(Digest blob, long bytesSoFar);
 
     void LayerFinished(Digest blob, bool alreadyPresent);
+
+    /// <summary>A zstd:chunked layer was pulled partially: only what the store lacked crossed the network.</summary>
+    void LayerFetchedPartially(Digest blob, PartialPullReport report);
 }
 
 public sealed class SilentProgress : IPullProgress
@@ -32,6 +36,10 @@ public sealed class SilentProgress : IPullProgress
     }
 
     public void LayerFinished(Digest blob, bool alreadyPresent)
+    {
+    }
+
+    public void LayerFetchedPartially(Digest blob, PartialPullReport report)
     {
     }
 }

@@ -26,6 +26,7 @@ public static class ImageExporter
             throw new ImageException($"cannot export image {record.ManifestDigest} to {file}: directory {parent} does not exist");
         }
 
+        RequireLayerBlobs(store, record);
         var tag = record.Names.Count > 0 && ImageReference.TryParse(record.Names[0], out var reference, out _) ? reference.Tag : null;
         var index = new ImageIndex
         {
@@ -78,6 +79,7 @@ public static class ImageExporter
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(record);
+        RequireLayerBlobs(store, record);
         directory = Path.GetFullPath(directory);
         var existed = Directory.Exists(directory);
         if (existed && Directory.EnumerateFileSystemEntries(directory).Any())
@@ -121,6 +123,19 @@ public static class ImageExporter
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A layer pulled partially (only the files the store lacked) left no compressed blob to write out:
+    /// say so, and how to get it, before anything is written.
+    /// </summary>
+    private static void RequireLayerBlobs(ImageStore store, ImageRecord record)
+    {
+        if (record.Layers.FirstOrDefault(l => !store.HasBlob(l.Blob)) is { } missing)
+        {
+            var name = record.Names.Count > 0 ? record.Names[0] : record.ManifestDigest.ToString();
+            throw new ImageException($"image {record.ManifestDigest}: layer {missing.Blob} was pulled partially (only the files the store lacked), so the store has no copy of its compressed blob; fetch it whole first: kubefly fetch --pull-policy=update --partial=false {name}");
         }
     }
 

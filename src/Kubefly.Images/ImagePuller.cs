@@ -1,3 +1,4 @@
+using Kubefly.Images.Chunked;
 using Kubefly.Images.Sources;
 using Kubefly.Images.Store;
 using Kubefly.Images.Unpacking;
@@ -60,6 +61,12 @@ public sealed class ImagePuller
         return await PullAsync(ImageReference.Parse(image), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Whether zstd:chunked layers may be pulled partially: only the files the store lacks, by range
+    /// request (on by default; `fetch --partial=false` turns it off). Layers pulled so have no stored blob.
+    /// </summary>
+    public bool PartialPulls { get; set; } = true;
+
     public Task<ImageRecord> PullAsync(ImageReference reference, CancellationToken cancellationToken) =>
         PullAsync(reference, reference, names: null, cancellationToken);
 
@@ -85,7 +92,7 @@ public sealed class ImagePuller
         var resolved = await ManifestResolver.ResolveAsync(source, root, _platform, cancellationToken).ConfigureAwait(false);
         var manifestDigest = resolved.Raw.Digest;
 
-        if (_store.FindRecord(manifestDigest) is { } existing && existing.Layers.All(l => _store.HasLayer(l.DiffId) && _store.HasBlob(l.Blob)))
+        if (_store.FindRecord(manifestDigest) is { } existing && existing.Layers.All(IsComplete))
         {
             _progress.Message($"image {manifestDigest} already in the store");
             return RenameAll(existing with { Verified = verification.Summary, VerifiedPolicy = verification.PolicyFingerprint }, imageNames);
@@ -114,6 +121,11 @@ public sealed class ImagePuller
 
         var layers = resolved.Manifest.Layers.Select((layer, i) => new LayerRecord { Blob = layer.Digest, DiffId = diffIds[i], MediaType = layer.MediaType, Size = layer.Size }).ToList();
         var staged = new List<StagedLayer>();
+        var descriptors = new Dictionary<Digest, Descriptor>();
+        foreach (var descriptor in resolved.Manifest.Layers)
+        {
+            descriptors.TryAdd(descriptor.Digest, descriptor);
+        }
 
         // Every lock this pull needs, taken in digest order before any work: concurrent pulls of images
         // sharing layers then wait for each other instead of deadlocking, and the waiter finds the layers
@@ -129,7 +141,7 @@ public sealed class ImagePuller
                         await limiter.WaitAsync(cancellationToken).ConfigureAwait(false);
                         try
                         {
-                            return await StageLayerAsync(source, layer, reference, scratch, cancellationToken).ConfigureAwait(false);
+                            return await StageLayerAsync(source, layer, descriptors[layer.Blob], reference, scratch, cancellationToken).ConfigureAwait(false);
                         }
                         finally
                         {
@@ -185,6 +197,13 @@ public sealed class ImagePuller
         };
         return RenameAll(record, imageNames);
     }
+
+    /// <summary>
+    /// A layer the store can serve: unpacked, and its blob either stored or (partial pulls allowed)
+    /// shown to produce its diff_id by a partial pull that kept no blob.
+    /// </summary>
+    private bool IsComplete(LayerRecord layer) =>
+        _store.HasLayer(layer.DiffId) && (_store.HasBlob(layer.Blob) || (PartialPulls && _store.IsVerifiedDiffId(layer.Blob, layer.DiffId)));
 
     private ImageRecord RenameAll(ImageRecord record, IReadOnlyList<string> names)
     {
@@ -254,11 +273,11 @@ public sealed class ImagePuller
     /// with that diff_id and a stored blob with that digest prove nothing about each other, since any
     /// config can pair any blob with any diff_id.
     /// </summary>
-    private async Task<StagedLayer?> StageLayerAsync(IImageSource source, LayerRecord layer, ImageReference reference, TempArea scratch, CancellationToken cancellationToken)
+    private async Task<StagedLayer?> StageLayerAsync(IImageSource source, LayerRecord layer, Descriptor descriptor, ImageReference reference, TempArea scratch, CancellationToken cancellationToken)
     {
         var haveLayer = _store.HasLayer(layer.DiffId);
         var haveBlob = _store.HasBlob(layer.Blob);
-        if (haveLayer && haveBlob && _store.IsVerifiedDiffId(layer.Blob, layer.DiffId))
+        if (haveLayer && (haveBlob || PartialPulls) && _store.IsVerifiedDiffId(layer.Blob, layer.DiffId))
         {
             _progress.LayerFinished(layer.Blob, alreadyPresent: true);
             return null;
@@ -266,12 +285,18 @@ public sealed class ImagePuller
 
         _progress.LayerStarted(layer.Blob, layer.Size);
         var description = $"{layer.Blob} of {reference}";
+        if (PartialPulls && !haveLayer && !haveBlob && source is IRangedBlobSource ranged
+            && await StagePartiallyAsync(ranged, layer, descriptor, description, scratch, cancellationToken).ConfigureAwait(false) is { } partial)
+        {
+            return partial;
+        }
         Stream raw = haveBlob
             ? new FileStream(_store.BlobPath(layer.Blob), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16)
             : await source.OpenBlobUnverifiedAsync(new Descriptor { Digest = layer.Blob, Size = layer.Size, MediaType = layer.MediaType }, cancellationToken).ConfigureAwait(false);
 
         var blobTemp = haveBlob ? null : scratch.NewFilePath();
         var staging = haveLayer ? null : scratch.NewFilePath();
+        string? fileTable = null;
         using (var compressed = new DigestingStream(raw, $"layer {description}", layer.Blob, layer.Size))
         {
             using (var blobFile = blobTemp is null ? Stream.Null : new FileStream(blobTemp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -284,7 +309,8 @@ public sealed class ImagePuller
                     if (staging is not null)
                     {
                         Directory.CreateDirectory(staging);
-                        new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message).Unpack(uncompressed, staging, description, cancellationToken);
+                        var unpacked = new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message) { RecordFileDigests = true }.Unpack(uncompressed, staging, description, cancellationToken);
+                        fileTable = WriteFileTable(scratch, unpacked);
                     }
 
                     // Already unpacked for another image (stored with other compression, or the blob is
@@ -300,8 +326,62 @@ public sealed class ImagePuller
                 tee.Drain();
             }
 
-            return new StagedLayer(layer, blobTemp, compressed.Actual, staging);
+            return new StagedLayer(layer, blobTemp, compressed.Actual, staging, fileTable);
         }
+    }
+
+    /// <summary>
+    /// A zstd:chunked layer fetched as only the files the store lacks (see Chunked/PartialLayerPull.cs),
+    /// unpacked from the rebuilt tar stream, which must hash to the diff_id. Null, after saying why, when
+    /// the layer cannot be pulled so or the rebuild fails anywhere: the caller then fetches it whole, and
+    /// a blob that is really broken is reported by that whole fetch.
+    /// </summary>
+    private async Task<StagedLayer?> StagePartiallyAsync(IRangedBlobSource source, LayerRecord layer, Descriptor descriptor, string description, TempArea scratch, CancellationToken cancellationToken)
+    {
+        using var pull = await PartialLayerPull.PrepareAsync(source, descriptor, _store, scratch, _progress.Message, cancellationToken).ConfigureAwait(false);
+        if (pull is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            try
+            {
+                return UnpackRebuilt(pull, layer, description, scratch, cancellationToken);
+            }
+            catch (DigestMismatchException) when (pull.UsedPredictions)
+            {
+                // The tar bytes between files taken from the stored earlier version differ somewhere
+                // (an entry's metadata the table of contents does not show): fetch those too, once.
+                await pull.FetchPredictedAsync(cancellationToken).ConfigureAwait(false);
+                return UnpackRebuilt(pull, layer, description, scratch, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is ChunkedFormatException or DigestMismatchException or LayerException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            _progress.Message($"layer {layer.Blob}: the partial pull failed ({RuntimeText.Describe(e)}); fetching it whole");
+            return null;
+        }
+    }
+
+    private StagedLayer UnpackRebuilt(PartialLayerPull pull, LayerRecord layer, string description, TempArea scratch, CancellationToken cancellationToken)
+    {
+        var staging = scratch.NewFilePath();
+        Directory.CreateDirectory(staging);
+        using var rebuilt = pull.OpenStream();
+        using var uncompressed = new DigestingStream(rebuilt, $"layer {description} (rebuilt from its table of contents, diff_id)", layer.DiffId, leaveOpen: true);
+        var unpacked = new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message) { RecordFileDigests = true }.Unpack(uncompressed, staging, description, cancellationToken, localContent: rebuilt);
+        uncompressed.DrainAndVerify();
+        _progress.LayerFetchedPartially(layer.Blob, pull.Report);
+        return new StagedLayer(layer, null, layer.Blob, staging, WriteFileTable(scratch, unpacked));
+    }
+
+    private static string WriteFileTable(TempArea scratch, UnpackStatistics unpacked)
+    {
+        var path = scratch.NewFilePath();
+        LayerFileTable.Write(path, unpacked.Files);
+        return path;
     }
 
     /// <summary>
@@ -328,7 +408,7 @@ public sealed class ImagePuller
     }
 
     /// <summary>A verified layer waiting for the flush that precedes its commit.</summary>
-    private sealed class StagedLayer(LayerRecord layer, string? blobTemp, Digest verifiedBlob, string? staging)
+    private sealed class StagedLayer(LayerRecord layer, string? blobTemp, Digest verifiedBlob, string? staging, string? fileTable)
     {
         public LayerRecord Layer { get; } = layer;
 
@@ -341,6 +421,13 @@ public sealed class ImagePuller
 
             if (staging is not null)
             {
+                // The table first: a layer must never stand without one because of a crash in between
+                // (a table without its layer is removed by the next gc).
+                if (fileTable is not null)
+                {
+                    store.CommitFileTable(fileTable, Layer.DiffId);
+                }
+
                 store.CommitLayer(staging, Layer.DiffId);
             }
 

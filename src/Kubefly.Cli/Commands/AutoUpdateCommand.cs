@@ -226,7 +226,7 @@ internal static class AutoUpdateCommand
     private static string Short(string digest) => digest.Length > "sha256:".Length + 12 ? digest[..("sha256:".Length + 12)] : digest;
 }
 
-/// <summary>Counts the compressed layer bytes a pull moves (layers already in the store count nothing).</summary>
+/// <summary>Counts the layer bytes a pull moves (layers already in the store count nothing; a partial pull counts what it fetched).</summary>
 internal sealed class FetchedBytes : IPullProgress
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Digest, long> _sizes = new();
@@ -251,4 +251,6 @@ internal sealed class FetchedBytes : IPullProgress
             Interlocked.Add(ref _total, size);
         }
     }
+
+    public void LayerFetchedPartially(Digest blob, Kubefly.Images.Chunked.PartialPullReport report) => _sizes[blob] = report.WireBytes;
 }

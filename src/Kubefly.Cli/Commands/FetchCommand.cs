@@ -13,10 +13,12 @@ internal static class FetchCommand
         var platform = new Option<string?>("--platform") { Description = "OS/ARCH[/VARIANT] to choose from a multi-platform image (default: this host)" };
         var full = new Option<bool>("--full") { Description = "accepted for rkt compatibility (the full digest is always printed)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress output" };
-        var command = new Command("fetch", "fetch image(s) into the store and print their ID (the manifest digest)") { image, policy, platform, full, quiet };
+        var partial = new Option<bool>("--partial") { Description = "pull zstd:chunked layers partially: only the files the store lacks, by range request (=false: whole layers, and their blobs kept for export)", DefaultValueFactory = _ => true };
+        var command = new Command("fetch", "fetch image(s) into the store and print their ID (the manifest digest)") { image, policy, platform, full, quiet, partial };
         command.SetAction(result =>
         {
             var services = new ImageServices(globals.Read(result), PullProgressDisplay.For(result.GetValue(quiet)), result.GetValue(platform) is { } p ? Platform.Parse(p) : null);
+            services.Puller.PartialPulls = result.GetValue(partial);
             foreach (var name in result.GetValue(image)!)
             {
                 var record = services.AcquireAsync(name, PullPolicyOption.Parse(result.GetValue(policy)), CancellationToken.None).GetAwaiter().GetResult();

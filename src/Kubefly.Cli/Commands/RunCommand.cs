@@ -86,5 +86,9 @@ internal static class RunCommand
         public void LayerFinished(Digest blob, bool alreadyPresent)
         {
         }
+
+        public void LayerFetchedPartially(Digest blob, Kubefly.Images.Chunked.PartialPullReport report)
+        {
+        }
     }
 }

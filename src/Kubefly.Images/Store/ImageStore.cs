@@ -44,6 +44,10 @@ public sealed class ImageStore
 
     private string VerifiedDirectory => Path.Combine(Root, "verified");
 
+    // Per layer, its regular files by content digest (Chunked/LayerFileTable.cs): beside the layers, not
+    // in them, as a layer directory is an overlay lowerdir and everything in it shows in the pod.
+    private string FileTablesDirectory => Path.Combine(Root, "files", Digest.Sha256Algorithm);
+
     private string TempDirectory => Path.Combine(Root, "tmp");
 
     /// <summary>
@@ -100,6 +104,25 @@ public sealed class ImageStore
     private string VerifiedPath(Digest blob, Digest diffId) => Path.Combine(VerifiedDirectory, blob.Hex + "-" + diffId.Hex);
 
     public bool HasLayer(Digest diffId) => Directory.Exists(LayerPath(diffId));
+
+    /// <summary>The diff_ids of every unpacked layer.</summary>
+    public IEnumerable<Digest> ListLayers() =>
+        Directory.Exists(LayersDirectory)
+            ? Directory.EnumerateDirectories(LayersDirectory).Select(Path.GetFileName).Where(n => Digest.TryParse($"{Digest.Sha256Algorithm}:{n}", out _)).Select(n => Digest.Parse($"{Digest.Sha256Algorithm}:{n}"))
+            : [];
+
+    /// <summary>Where the table of a layer's files by content digest is (written at unpack; absent for layers stored before it existed).</summary>
+    public string FileTablePath(Digest diffId) => Path.Combine(FileTablesDirectory, diffId.Hex);
+
+    /// <summary>
+    /// Gives a layer's file table its name: an index, so no fsync (a lost or torn one only costs a file
+    /// fetched again; the reader refuses damage).
+    /// </summary>
+    public void CommitFileTable(string tempPath, Digest diffId)
+    {
+        Directory.CreateDirectory(FileTablesDirectory);
+        File.Move(tempPath, FileTablePath(diffId), overwrite: true);
+    }
 
     /// <summary>
     /// Reads a blob for a pod's start: no re-hash. The store names only content verified before its rename
@@ -554,6 +577,17 @@ public sealed class ImageStore
                 if (dash < 0 || !blobs.Contains(name[..dash]))
                 {
                     File.Delete(marker);
+                }
+            }
+        }
+
+        if (Directory.Exists(FileTablesDirectory))
+        {
+            foreach (var table in Directory.EnumerateFiles(FileTablesDirectory))
+            {
+                if (!layers.Contains(Path.GetFileName(table)))
+                {
+                    File.Delete(table);
                 }
             }
         }

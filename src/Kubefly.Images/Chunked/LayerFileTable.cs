@@ -1,0 +1,195 @@
+using System.Buffers.Binary;
+using System.Text;
+using Kubefly.Images.Unpacking;
+using Kubefly.Oci;
+
+namespace Kubefly.Images.Chunked;
+
+/// <summary>
+/// A stored layer's regular files in tar order, written when the layer is unpacked (the digests are of
+/// the bytes written, inside a layer whose diff_id was verified), so a partial pull can find a file it
+/// needs in any layer of any image, and rebuild the tar bytes between files it did not fetch. A magic
+/// line, then one zstd frame of records: sha256 (32 bytes), size (8), entry signature (8), prefix
+/// length (4, or -1 when not kept) and bytes, path length (2) and UTF-8 path. The table is only an
+/// index: a damaged one is ignored, and what it says is checked again where it is used.
+/// </summary>
+public static class LayerFileTable
+{
+    private static ReadOnlySpan<byte> Magic => "kubefly-layer-files 2\n"u8;
+
+    /// <summary>Larger tables are not read (uncompressed): a million files with their headers.</summary>
+    public const long MaxTableBytes = 1L << 30;
+
+    private const int FixedRecordBytes = 32 + 8 + 8 + 4;
+
+    public static void Write(string path, IReadOnlyList<LayerFile> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var records = new MemoryStream();
+        Span<byte> fixedPart = stackalloc byte[FixedRecordBytes];
+        Span<byte> nameLength = stackalloc byte[2];
+        foreach (var file in files)
+        {
+            var name = Encoding.UTF8.GetBytes(file.Path);
+            if (name.Length > ushort.MaxValue || file.Digest.IsEmpty)
+            {
+                continue;
+            }
+
+            Convert.FromHexString(file.Digest.Hex, fixedPart[..32], out _, out _);
+            BinaryPrimitives.WriteInt64LittleEndian(fixedPart[32..40], file.Size);
+            BinaryPrimitives.WriteUInt64LittleEndian(fixedPart[40..48], file.Signature);
+            BinaryPrimitives.WriteInt32LittleEndian(fixedPart[48..52], file.Prefix?.Length ?? -1);
+            records.Write(fixedPart);
+            records.Write(file.Prefix);
+            BinaryPrimitives.WriteUInt16LittleEndian(nameLength, (ushort)name.Length);
+            records.Write(nameLength);
+            records.Write(name);
+        }
+
+        using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        output.Write(Magic);
+        using var compressor = new ZstdSharp.Compressor(3);
+        output.Write(compressor.Wrap(records.GetBuffer().AsSpan(0, (int)records.Length)));
+    }
+
+    /// <summary>
+    /// Every file of the table at <paramref name="path"/>, in tar order. Null when the table is missing,
+    /// too large or damaged (<paramref name="problem"/> says which, except for missing).
+    /// </summary>
+    public static List<LayerFile>? Read(string path, out string? problem)
+    {
+        var records = ReadRecords(path, out problem);
+        if (records is null)
+        {
+            return null;
+        }
+
+        var files = new List<LayerFile>();
+        return Scan(records, path, record => files.Add(record.ToFile()), out problem) ? files : null;
+    }
+
+    /// <summary>
+    /// The files of the table at <paramref name="path"/> whose digest <paramref name="wanted"/> holds,
+    /// without their prefixes; null as for <see cref="Read"/>.
+    /// </summary>
+    public static List<LayerFile>? ReadMatching(string path, IReadOnlySet<Digest> wanted, out string? problem)
+    {
+        var records = ReadRecords(path, out problem);
+        if (records is null)
+        {
+            return null;
+        }
+
+        var files = new List<LayerFile>();
+        return Scan(records, path, record =>
+        {
+            var digest = Digest.FromHashBytes(record.Digest);
+            if (wanted.Contains(digest))
+            {
+                files.Add(new LayerFile(Encoding.UTF8.GetString(record.Name), record.Size, digest));
+            }
+        }, out problem) ? files : null;
+    }
+
+    private static byte[]? ReadRecords(string path, out string? problem)
+    {
+        problem = null;
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            if (!bytes.AsSpan().StartsWith(Magic))
+            {
+                problem = $"{path} is not a layer file table of this version";
+                return null;
+            }
+
+            var compressed = bytes.AsSpan(Magic.Length);
+            var size = ZstdSharp.Decompressor.GetDecompressedSize(compressed);
+            if (size > MaxTableBytes)
+            {
+                problem = $"{path} holds more than {MaxTableBytes} bytes";
+                return null;
+            }
+
+            using var decompressor = new ZstdSharp.Decompressor();
+            if (size == 0)
+            {
+                // Empty, or a frame that does not say its size (never written so): decoding tells which.
+                return decompressor.Unwrap(compressed).Length == 0 ? [] : throw new IOException("its frame does not state its size");
+            }
+
+            var records = new byte[size];
+            if (!decompressor.TryUnwrap(compressed, records, out var written) || written != records.Length)
+            {
+                problem = $"{path} is damaged (its content is not the size its frame gives)";
+                return null;
+            }
+
+            return records;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ZstdSharp.ZstdException)
+        {
+            problem = $"{path} is not a readable layer file table ({RuntimeText.Describe(e)})";
+            return null;
+        }
+    }
+
+    private static bool Scan(byte[] records, string path, Action<Record> each, out string? problem)
+    {
+        problem = null;
+        var offset = 0;
+        while (offset < records.Length)
+        {
+            var rest = records.AsSpan(offset);
+            if (rest.Length < FixedRecordBytes)
+            {
+                problem = $"{path} is truncated";
+                return false;
+            }
+
+            var size = BinaryPrimitives.ReadInt64LittleEndian(rest[32..40]);
+            var prefixLength = BinaryPrimitives.ReadInt32LittleEndian(rest[48..52]);
+            var afterPrefix = FixedRecordBytes + Math.Max(prefixLength, 0);
+            if (size < 0 || prefixLength < -1 || prefixLength > LayerFile.MaxPrefixBytes || rest.Length < afterPrefix + 2)
+            {
+                problem = $"{path} is damaged";
+                return false;
+            }
+
+            var nameLength = BinaryPrimitives.ReadUInt16LittleEndian(rest[afterPrefix..]);
+            if (rest.Length < afterPrefix + 2 + nameLength)
+            {
+                problem = $"{path} is damaged";
+                return false;
+            }
+
+            each(new Record(
+                records.AsMemory(offset, 32),
+                size,
+                BinaryPrimitives.ReadUInt64LittleEndian(rest[40..48]),
+                prefixLength < 0 ? (ReadOnlyMemory<byte>?)null : records.AsMemory(offset + FixedRecordBytes, prefixLength),
+                records.AsMemory(offset + afterPrefix + 2, nameLength)));
+            offset += afterPrefix + 2 + nameLength;
+        }
+
+        return true;
+    }
+
+    private readonly record struct Record(ReadOnlyMemory<byte> DigestBytes, long Size, ulong Signature, ReadOnlyMemory<byte>? Prefix, ReadOnlyMemory<byte> NameBytes)
+    {
+        public ReadOnlySpan<byte> Digest => DigestBytes.Span;
+
+        public ReadOnlySpan<byte> Name => NameBytes.Span;
+
+        public LayerFile ToFile() => new(Encoding.UTF8.GetString(Name), Size, Oci.Digest.FromHashBytes(Digest))
+        {
+            Signature = Signature,
+            Prefix = Prefix?.ToArray(),
+        };
+    }
+}
