@@ -33,14 +33,18 @@ YAML
 }
 
 # oci_layout_from_dirs LAYOUT TAG DIR...: an OCI image layout whose layers are tars of the given host dirs (gzip).
+# A DIR written ROOT::DIR is tarred from ROOT instead of / (a changed copy of a host dir, with the same paths).
 oci_layout_from_dirs() {
   local layout=$1 tag=$2; shift 2
   mkdir -p "$layout/blobs/sha256"
   echo '{"imageLayoutVersion":"1.0.0"}' > "$layout/oci-layout"
   local layers="" diffids="" dir tmp digest diffid size
+  local root
   for dir in "$@"; do
+    root=/
+    case $dir in *::*) root=${dir%%::*}; dir=${dir#*::} ;; esac
     tmp=$(mktemp -p "$layout")
-    diffid=$(tar --sort=name -C / -cf - "${dir#/}" 2>/dev/null | tee >(gzip -6 > "$tmp") | sha256sum | cut -d' ' -f1)
+    diffid=$(tar --sort=name -C "$root" -cf - "${dir#/}" 2>/dev/null | tee >(gzip -6 > "$tmp") | sha256sum | cut -d' ' -f1)
     sleep 0.2
     digest=$(sha256sum "$tmp" | cut -d' ' -f1)
     size=$(stat -c %s "$tmp")
@@ -55,4 +59,30 @@ oci_layout_from_dirs() {
   local mdigest; mdigest=$(printf '%s' "$manifest" | sha256sum | cut -d' ' -f1)
   printf '%s' "$manifest" > "$layout/blobs/sha256/$mdigest"
   echo "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$mdigest\",\"size\":${#manifest},\"annotations\":{\"org.opencontainers.image.ref.name\":\"$tag\"}}]}" > "$layout/index.json"
+}
+
+# chunked_layout SRC_LAYOUT:TAG DEST_LAYOUT TAG: converts an OCI layout's layers to zstd:chunked with
+# skopeo, then writes the config's diff_ids anew. Debian's skopeo 1.9.3 re-serializes each tar into the
+# chunked stream but keeps the original diff_ids, so its output fails any client that verifies them
+# (kubefly, podman); the digest of what each chunked layer decompresses to is the right diff_id.
+chunked_layout() {
+  local src=$1 dest=$2 tag=$3
+  skopeo copy -q --dest-compress-format zstd:chunked "oci:$src" "oci:$dest:$tag.raw"
+  local blobs=$dest/blobs/sha256
+  local mdigest; mdigest=$(jq -r --arg t "$tag.raw" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' "$dest/index.json" | cut -d: -f2)
+  local manifest; manifest=$(cat "$blobs/$mdigest")
+  local cdigest; cdigest=$(jq -r .config.digest <<<"$manifest" | cut -d: -f2)
+  local diffids="" layer
+  for layer in $(jq -r '.layers[].digest' <<<"$manifest" | cut -d: -f2); do
+    diffids="$diffids${diffids:+,}\"sha256:$(zstd -dcq "$blobs/$layer" | sha256sum | cut -d' ' -f1)\""
+  done
+  local config; config=$(jq -c --argjson d "[$diffids]" '.rootfs.diff_ids = $d' "$blobs/$cdigest")
+  cdigest=$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)
+  printf '%s' "$config" > "$blobs/$cdigest"
+  manifest=$(jq -c --arg d "sha256:$cdigest" --argjson s "${#config}" '.config.digest = $d | .config.size = $s' <<<"$manifest")
+  mdigest=$(printf '%s' "$manifest" | sha256sum | cut -d' ' -f1)
+  printf '%s' "$manifest" > "$blobs/$mdigest"
+  jq -c --arg d "sha256:$mdigest" --argjson s "${#manifest}" --arg t "$tag" \
+    '.manifests += [{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":$d,"size":$s,"annotations":{"org.opencontainers.image.ref.name":$t}}]' \
+    "$dest/index.json" > "$dest/index.json.new" && mv "$dest/index.json.new" "$dest/index.json"
 }
