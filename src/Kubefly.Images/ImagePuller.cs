@@ -303,7 +303,7 @@ public sealed class ImagePuller
             {
                 var tee = new TeeReadStream(compressed, blobFile, bytes => _progress.LayerAdvanced(layer.Blob, bytes));
                 using var decompressed = LayerDecompression.Open(tee, MediaTypes.LayerCompressionOf(layer.MediaType), description);
-                using var uncompressed = new DigestingStream(decompressed, $"layer {description} (uncompressed, diff_id)", layer.DiffId, leaveOpen: true);
+                using var uncompressed = new DigestingStream(decompressed, $"layer {description} (uncompressed, diff_id)", layer.DiffId, leaveOpen: true, hashInBackground: true);
                 try
                 {
                     if (staging is not null)
@@ -370,7 +370,7 @@ public sealed class ImagePuller
         var staging = scratch.NewFilePath();
         Directory.CreateDirectory(staging);
         using var rebuilt = pull.OpenStream();
-        using var uncompressed = new DigestingStream(rebuilt, $"layer {description} (rebuilt from its table of contents, diff_id)", layer.DiffId, leaveOpen: true);
+        using var uncompressed = new DigestingStream(rebuilt, $"layer {description} (rebuilt from its table of contents, diff_id)", layer.DiffId, leaveOpen: true, hashInBackground: true);
         var unpacked = new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message) { RecordFileDigests = true }.Unpack(uncompressed, staging, description, cancellationToken, localContent: rebuilt);
         uncompressed.DrainAndVerify();
         _progress.LayerFetchedPartially(layer.Blob, pull.Report);

@@ -16,19 +16,25 @@ public sealed class DigestingStream : ReadOnlyStream
     private readonly long _expectedSize;
     private readonly string _what;
     private readonly bool _leaveOpen;
+    private readonly BackgroundHash? _background;
     private Digest? _actual;
 
     /// <param name="inner">The unverified content.</param>
     /// <param name="what">What is read, for messages ("blob sha256:... of docker.io/library/busybox").</param>
     /// <param name="expected">The digest the content must have, or null to only compute it.</param>
     /// <param name="expectedSize">The exact size, or -1 when unknown (then only the digest is checked).</param>
-    public DigestingStream(Stream inner, string what, Digest? expected = null, long expectedSize = -1, bool leaveOpen = false)
+    /// <param name="hashInBackground">
+    /// Hash on a thread of its own, so hashing overlaps the reader's work (decompressing, writing files) on
+    /// another core; the verdict at the end of the stream is the same.
+    /// </param>
+    public DigestingStream(Stream inner, string what, Digest? expected = null, long expectedSize = -1, bool leaveOpen = false, bool hashInBackground = false)
     {
         _inner = inner;
         _what = what;
         _expected = expected;
         _expectedSize = expectedSize;
         _leaveOpen = leaveOpen;
+        _background = hashInBackground ? new BackgroundHash(_hash) : null;
     }
 
     public long BytesRead { get; private set; }
@@ -84,6 +90,7 @@ public sealed class DigestingStream : ReadOnlyStream
     {
         if (disposing)
         {
+            _background?.Dispose();
             _hash.Dispose();
             if (!_leaveOpen)
             {
@@ -116,12 +123,21 @@ public sealed class DigestingStream : ReadOnlyStream
                 throw new DigestMismatchException($"{_what}: more than the expected {_expectedSize} bytes");
             }
 
-            _hash.AppendData(data);
+            if (_background is null)
+            {
+                _hash.AppendData(data);
+            }
+            else
+            {
+                _background.Append(data);
+            }
+
             return n;
         }
 
         if (_actual is null)
         {
+            _background?.Finish();
             _actual = Digest.FromHashBytes(_hash.GetHashAndReset());
             if (_expectedSize >= 0 && BytesRead != _expectedSize)
             {
@@ -135,5 +151,88 @@ public sealed class DigestingStream : ReadOnlyStream
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Batches what the reader hands it into blocks and hashes them on a dedicated thread (not the thread
+    /// pool: the reader blocks when the queue is full, and must not wait on a pool thread it starves).
+    /// </summary>
+    private sealed class BackgroundHash : IDisposable
+    {
+        private const int BlockSize = 256 * 1024;
+        private readonly System.Collections.Concurrent.BlockingCollection<(byte[] Block, int Length)> _blocks = new(boundedCapacity: 8);
+        private readonly Thread _worker;
+        private byte[] _filling = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
+        private int _filled;
+        private bool _finished;
+
+        public BackgroundHash(IncrementalHash hash)
+        {
+            _worker = new Thread(() =>
+            {
+                foreach (var (block, length) in _blocks.GetConsumingEnumerable())
+                {
+                    hash.AppendData(block, 0, length);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(block);
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "kubefly-hash",
+            };
+            _worker.Start();
+        }
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            while (!data.IsEmpty)
+            {
+                var take = Math.Min(data.Length, BlockSize - _filled);
+                data[..take].CopyTo(_filling.AsSpan(_filled));
+                _filled += take;
+                data = data[take..];
+                if (_filled == BlockSize)
+                {
+                    Post();
+                }
+            }
+        }
+
+        /// <summary>Hands over the last block and waits until everything is hashed.</summary>
+        public void Finish()
+        {
+            if (_finished)
+            {
+                return;
+            }
+
+            _finished = true;
+            if (_filled > 0)
+            {
+                Post();
+            }
+
+            _blocks.CompleteAdding();
+            _worker.Join();
+        }
+
+        public void Dispose()
+        {
+            if (!_finished)
+            {
+                _finished = true;
+                _blocks.CompleteAdding();
+                _worker.Join();
+            }
+
+            _blocks.Dispose();
+        }
+
+        private void Post()
+        {
+            _blocks.Add((_filling, _filled));
+            _filling = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
+            _filled = 0;
+        }
     }
 }

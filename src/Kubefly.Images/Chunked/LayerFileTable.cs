@@ -17,8 +17,8 @@ public static class LayerFileTable
 {
     private static ReadOnlySpan<byte> Magic => "kubefly-layer-files 2\n"u8;
 
-    /// <summary>Larger tables are not read (uncompressed): a million files with their headers.</summary>
-    public const long MaxTableBytes = 1L << 30;
+    /// <summary>Larger tables are not read (uncompressed); <see cref="Write"/> stops keeping prefixes at half of it.</summary>
+    public const long MaxTableBytes = 256L << 20;
 
     private const int FixedRecordBytes = 32 + 8 + 8 + 4;
 
@@ -36,12 +36,14 @@ public static class LayerFileTable
                 continue;
             }
 
+            // A layer of very many files keeps its digests and loses only header reuse past this point.
+            var prefix = records.Length < MaxTableBytes / 2 ? file.Prefix : null;
             Convert.FromHexString(file.Digest.Hex, fixedPart[..32], out _, out _);
             BinaryPrimitives.WriteInt64LittleEndian(fixedPart[32..40], file.Size);
             BinaryPrimitives.WriteUInt64LittleEndian(fixedPart[40..48], file.Signature);
-            BinaryPrimitives.WriteInt32LittleEndian(fixedPart[48..52], file.Prefix?.Length ?? -1);
+            BinaryPrimitives.WriteInt32LittleEndian(fixedPart[48..52], prefix?.Length ?? -1);
             records.Write(fixedPart);
-            records.Write(file.Prefix);
+            records.Write(prefix);
             BinaryPrimitives.WriteUInt16LittleEndian(nameLength, (ushort)name.Length);
             records.Write(nameLength);
             records.Write(name);

@@ -135,7 +135,7 @@ internal sealed partial class LayerExtraction : IDisposable
             ContentBytes = _contentBytes,
             LinkedFiles = _linkedFileCount,
             TarBytes = input.BytesRead,
-            Files = _files ?? [],
+            Files = (IReadOnlyList<LayerFile>?)_files ?? [],
         };
     }
 

@@ -45,4 +45,19 @@ public sealed class PullProgressDisplayTests
         Assert.StartsWith($"layer {Layer} done: 2.0 KiB", lines[1], StringComparison.Ordinal);
         Assert.DoesNotContain('\u001b', output.ToString());
     }
+
+    [Fact]
+    public void A_partial_pull_reports_what_it_fetched_and_what_it_reused()
+    {
+        var output = new StringWriter();
+        var display = new PullProgressDisplay(live: false, output);
+
+        display.LayerStarted(Layer, 16 << 20);
+        display.LayerFetchedPartially(Layer, new Kubefly.Images.Chunked.PartialPullReport(16 << 20, 272_384, 150_000, 120_000, 2, 50 << 20, 1389, 12, 1380));
+        display.LayerFinished(Layer, alreadyPresent: false);
+
+        var line = output.ToString().Split('\n')[1];
+        Assert.Contains("partial pull: 266.0 KiB fetched of 16.0 MiB (1.6%) in 2 requests", line, StringComparison.Ordinal);
+        Assert.Contains("12 files fetched, 1389 files (50.0 MiB) reused from the store, 1380 tar headers rebuilt", line, StringComparison.Ordinal);
+    }
 }
