@@ -38,11 +38,14 @@ internal static class CommandDocs
               kubefly stop --uuid-file=/var/run/kubelet-pod.uuid
             """,
         ["fetch"] = """
-            Verifies the image by the trust policy before any layer is downloaded.
+            Verifies the image by the trust policy before any layer is downloaded. A zstd:chunked layer
+            is pulled partially from a registry: only the files the store lacks are fetched, and the
+            rebuilt layer must hash to its diff_id (else it is fetched whole).
 
             Examples:
               kubefly fetch quay.io/coreos/etcd:v3.5.9
               kubefly fetch --insecure-options=image,http 127.0.0.1:5000/test/app:1
+              kubefly fetch --pull-policy=update --partial=false quay.io/coreos/etcd:v3.5.9   # whole layers, blobs kept for export
             """,
         ["image import"] = """
             Example:

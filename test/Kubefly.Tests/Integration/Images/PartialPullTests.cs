@@ -142,6 +142,27 @@ public sealed class PartialPullTests : IClassFixture<PartialPullTests.ChunkedIma
         Assert.Equal(ChunkedImages.ChangedV2, File.ReadAllBytes(Path.Combine(LayerHolding("app/changed", ChunkedImages.ChangedV2), "app/changed")));
     }
 
+    [Fact]
+    public void Range_requests_carry_the_registry_credentials()
+    {
+        using var registry = DockerRegistryServer.StartWithBasicAuth("alice", "pa55");
+        foreach (var tag in new[] { "v1", "v2" })
+        {
+            ProgramRunner.Shell($"skopeo copy -q --dest-tls-verify=false --dest-creds=alice:pa55 oci:{_images.Chunked}:{tag} docker://{registry.Host}/app:{tag}");
+        }
+
+        var authFile = _state.Combine("auth.json");
+        File.WriteAllText(authFile, $"{{\"auths\":{{\"{registry.Host}\":{{\"auth\":\"{Convert.ToBase64String("alice:pa55"u8)}\"}}}}}}");
+        var environment = new Dictionary<string, string?> { ["REGISTRY_AUTH_FILE"] = authFile };
+        var v1 = KubeflyProcess.Run(["--dir", _state.Path, Flags, "fetch", $"{registry.Host}/app:v1"], environment);
+        Assert.True(v1.ExitCode == 0, v1.ToString());
+
+        var v2 = KubeflyProcess.Run(["--dir", _state.Path, Flags, "fetch", $"{registry.Host}/app:v2"], environment);
+
+        Assert.True(v2.ExitCode == 0, v2.ToString());
+        Assert.Contains("partial pull:", v2.StandardError, StringComparison.Ordinal);
+    }
+
     private ProcessResult Fetch(string tag, params string[] options)
     {
         var result = Kubefly(["fetch", .. options, $"{_registry.Host}/app:{tag}"]);

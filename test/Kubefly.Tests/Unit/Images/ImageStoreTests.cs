@@ -28,6 +28,22 @@ public sealed class ImageStoreTests : IDisposable
     }
 
     [Fact]
+    public void File_tables_of_layers_no_image_names_are_removed_with_them()
+    {
+        var orphan = Digest.Compute("orphan layer"u8);
+        Directory.CreateDirectory(_store.LayerPath(orphan));
+        var table = _dir.Combine("table");
+        Kubefly.Images.Chunked.LayerFileTable.Write(table, [new("a", 1, Digest.Compute("a"u8))]);
+        _store.CommitFileTable(table, orphan);
+        Assert.True(File.Exists(_store.FileTablePath(orphan)));
+
+        _store.DeleteUnreferencedContent();
+
+        Assert.False(File.Exists(_store.FileTablePath(orphan)));
+        Assert.False(_store.HasLayer(orphan));
+    }
+
+    [Fact]
     public void ReadBlobNoticesContentChangedOnDisk()
     {
         var digest = Digest.Compute("content"u8);
