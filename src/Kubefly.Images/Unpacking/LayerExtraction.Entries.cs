@@ -16,7 +16,8 @@ internal sealed partial class LayerExtraction
     {
         var (parentPath, name) = EntryPath.Split(path);
         var parent = _tree.OpenDirectory(parentPath, create: true, _recordCreated, out var parentIdentity);
-        if (_localContent is not null && entry.Length > 0 && TryLinkStored(entry, path, parent, name))
+        var stored = _localContent is not null && entry.Length > 0 ? _localContent.TryClaim(path, entry.Length) : null;
+        if (stored is { } claimed && TryLinkStored(entry, path, parent, name, claimed.File, claimed.Digest))
         {
             RecordCreated(parentIdentity, name);
             _regularFileCount++;
@@ -39,7 +40,7 @@ internal sealed partial class LayerExtraction
         {
             var (prefix, signature) = _files is not null && entry.Length > 0 ? TakePrefix() : (null, 0UL);
             _inContent = true;
-            var digest = WriteContent(file, entry);
+            var digest = stored is { } source && CopyStored(file, source.File, entry) ? source.Digest : WriteContent(file, entry);
             _inContent = false;
             _files?.Add(new LayerFile(path, entry.Length, digest) { Prefix = prefix, Signature = signature });
             SetOwnerAndMode(file, entry);
@@ -57,13 +58,8 @@ internal sealed partial class LayerExtraction
     /// times are the entry's and neither has extended attributes; then reads the content through (the
     /// diff_id is hashed from the stream) without writing it. False: write a copy as usual.
     /// </summary>
-    private bool TryLinkStored(TarEntry entry, string path, SafeFileHandle parent, string name)
+    private bool TryLinkStored(TarEntry entry, string path, SafeFileHandle parent, string name, SafeFileHandle stored, Digest digest)
     {
-        if (_localContent!.TryClaim(path, entry.Length) is not var (stored, digest))
-        {
-            return false;
-        }
-
         // The stream reads the content from the claimed descriptor, which it owns; only look at it here.
         var status = Interop.Fstat(stored, path);
         var (seconds, nanoseconds) = ToTimespec(entry.ModificationTime);
@@ -95,6 +91,24 @@ internal sealed partial class LayerExtraction
         _files?.Add(new LayerFile(path, entry.Length, digest) { Prefix = prefix, Signature = signature });
         _regularFiles[path] = new FileIdentity(status.DeviceId, status.Inode);
         _linkedFileCount++;
+        return true;
+    }
+
+    /// <summary>
+    /// A stored file that cannot be shared (other metadata, extended attributes) is copied in the kernel
+    /// (copy_file_range: a reflink where the filesystem can), then read through for the diff_id. False when
+    /// the kernel will not copy (another filesystem, EINVAL): the content is written from the stream, over
+    /// whatever part was copied (explicit offsets left the file position at 0).
+    /// </summary>
+    private bool CopyStored(SafeFileHandle file, SafeFileHandle stored, TarEntry entry)
+    {
+        if (Interop.TryCopyFileRange(stored, file, entry.Length) != 0)
+        {
+            return false;
+        }
+
+        SkipContent(entry);
+        _contentBytes += entry.Length;
         return true;
     }
 

@@ -35,8 +35,9 @@ public sealed class LayerUnpacker
     /// </summary>
     /// <param name="localContent">
     /// (Overlay layers only) where contents the store already holds come from: a file whose stored copy
-    /// has the entry's exact owner, mode, times and no extended attributes is hardlinked to it, not copied.
-    /// Stored layers are never written, so the shared inode never changes.
+    /// has the entry's exact owner, mode, times and no extended attributes is hardlinked to it; others are
+    /// copied by the kernel (copy_file_range, a reflink where the filesystem can). Stored layers are never
+    /// written, so a shared inode never changes.
     /// </param>
     public UnpackStatistics Unpack(Stream uncompressedTar, string rootDirectory, string layerDescription, CancellationToken cancellationToken, ILocalContent? localContent = null)
     {

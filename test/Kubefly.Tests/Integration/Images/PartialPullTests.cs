@@ -49,15 +49,21 @@ public sealed class PartialPullTests : IClassFixture<PartialPullTests.ChunkedIma
         var v1 = LayerHolding("app/changed", ChunkedImages.ChangedV1);
         var v2 = LayerHolding("app/changed", ChunkedImages.ChangedV2);
         Assert.Equal(ChunkedImages.Added, File.ReadAllBytes(Path.Combine(v2, "app/added")));
-        for (var i = 0; i < ChunkedImages.UnchangedFiles; i++)
+        for (var i = 1; i < ChunkedImages.UnchangedFiles; i++)
         {
             var name = $"app/file-{i:D2}";
             Assert.Equal(ChunkedImages.Unchanged(i), File.ReadAllBytes(Path.Combine(v2, name)));
             Assert.True(Interop.SameFile(Interop.Stat(Path.Combine(v1, name)), Interop.Stat(Path.Combine(v2, name))), $"{name} is a copy, not the stored file");
         }
 
-        // The file with extended attributes is never shared: linking would share its attributes' future too.
+        // Same content under another mode, and a file with extended attributes: never shared (a link would
+        // give v1's file v2's mode), copied from the store instead, with their own metadata.
+        var modeChanged = Interop.Stat(Path.Combine(v2, "app/file-00"));
+        Assert.False(Interop.SameFile(Interop.Stat(Path.Combine(v1, "app/file-00")), modeChanged));
+        Assert.Equal((0b111_101_101u, 0b110_100_100u), (modeChanged.Permissions, Interop.Stat(Path.Combine(v1, "app/file-00")).Permissions));
+        Assert.Equal(ChunkedImages.Unchanged(0), File.ReadAllBytes(Path.Combine(v2, "app/file-00")));
         Assert.False(Interop.SameFile(Interop.Stat(Path.Combine(v1, "app/labelled")), Interop.Stat(Path.Combine(v2, "app/labelled"))));
+        Assert.Equal(ChunkedImages.Labelled, File.ReadAllBytes(Path.Combine(v2, "app/labelled")));
         Assert.Equal("v1", Encoding.UTF8.GetString(Interop.GetXattrNoFollow(Path.Combine(v2, "app/labelled"), "user.kubefly")!));
     }
 
@@ -190,8 +196,8 @@ public sealed class PartialPullTests : IClassFixture<PartialPullTests.ChunkedIma
             var source = _dir.Combine("source");
             var builder = new OciLayoutBuilder(source);
             var basis = new TarBuilder().Dir("etc").File("etc/os-release", "ID=test\n").Build();
-            builder.AddImage([basis, AppLayer(ChangedV1, added: false)], LayerCompression.Gzip, Platform.Host, tag: "v1");
-            builder.AddImage([basis, AppLayer(ChangedV2, added: true)], LayerCompression.Gzip, Platform.Host, tag: "v2");
+            builder.AddImage([basis, AppLayer(ChangedV1, v2: false)], LayerCompression.Gzip, Platform.Host, tag: "v1");
+            builder.AddImage([basis, AppLayer(ChangedV2, v2: true)], LayerCompression.Gzip, Platform.Host, tag: "v2");
             Chunked = _dir.Combine("chunked");
             foreach (var tag in new[] { "v1", "v2" })
             {
@@ -207,26 +213,29 @@ public sealed class PartialPullTests : IClassFixture<PartialPullTests.ChunkedIma
 
         public static byte[] Added { get; } = Content(3, 5_000);
 
+        public static byte[] Labelled { get; } = Content(7, 3_000);
+
         public string Chunked { get; }
 
         public static byte[] Unchanged(int i) => Content(100 + i, 2_000 + (i * 1_500));
 
         public void Dispose() => _dir.Dispose();
 
-        private static byte[] AppLayer(byte[] changed, bool added)
+        /// <summary>v2 changes one file, adds one, and gives file-00 mode 0755 (same content).</summary>
+        private static byte[] AppLayer(byte[] changed, bool v2)
         {
             var tar = new TarBuilder().Dir("app");
             for (var i = 0; i < UnchangedFiles; i++)
             {
-                tar.File($"app/file-{i:D2}", Unchanged(i));
+                tar.File($"app/file-{i:D2}", Unchanged(i), mode: v2 && i == 0 ? 0b111_101_101 : 0b110_100_100);
                 if (i == 5)
                 {
                     tar.File("app/changed", changed).Symlink("app/link", "changed");
                 }
             }
 
-            tar.File("app/labelled", Content(7, 3_000), xattrs: new Dictionary<string, string> { ["user.kubefly"] = "v1" });
-            if (added)
+            tar.File("app/labelled", Labelled, xattrs: new Dictionary<string, string> { ["user.kubefly"] = "v1" });
+            if (v2)
             {
                 tar.File("app/added", Added);
             }
