@@ -69,7 +69,7 @@ public static partial class FlyStage
         try
         {
             Interop.Chdir(workingDirectory);
-            if (user is not null)
+            if (user is not null && !Interop.HasCredentials(user.Uid, user.Gid, user.SupplementaryGroups))
             {
                 Interop.Setgroups(user.SupplementaryGroups);
                 Interop.Setgid(user.Gid);

@@ -309,8 +309,9 @@ public sealed class ImagePuller
                     if (staging is not null)
                     {
                         Directory.CreateDirectory(staging);
-                        var unpacked = new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message) { RecordFileDigests = true }.Unpack(uncompressed, staging, description, cancellationToken);
-                        fileTable = WriteFileTable(scratch, unpacked);
+                        fileTable = scratch.NewFilePath();
+                        using var table = new LayerFileTable.Writer(fileTable);
+                        new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message) { FileSink = table }.Unpack(uncompressed, staging, description, cancellationToken);
                     }
 
                     // Already unpacked for another image (stored with other compression, or the blob is
@@ -371,17 +372,15 @@ public sealed class ImagePuller
         Directory.CreateDirectory(staging);
         using var rebuilt = pull.OpenStream();
         using var uncompressed = new DigestingStream(rebuilt, $"layer {description} (rebuilt from its table of contents, diff_id)", layer.DiffId, leaveOpen: true, hashInBackground: true);
-        var unpacked = new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message) { RecordFileDigests = true }.Unpack(uncompressed, staging, description, cancellationToken, localContent: rebuilt);
+        var fileTable = scratch.NewFilePath();
+        using (var table = new LayerFileTable.Writer(fileTable))
+        {
+            new LayerUnpacker(UnpackMode.OverlayLayer, UnpackLimits.Default, _progress.Message) { FileSink = table }.Unpack(uncompressed, staging, description, cancellationToken, localContent: rebuilt);
+        }
+
         uncompressed.DrainAndVerify();
         _progress.LayerFetchedPartially(layer.Blob, pull.Report);
-        return new StagedLayer(layer, null, layer.Blob, staging, WriteFileTable(scratch, unpacked));
-    }
-
-    private static string WriteFileTable(TempArea scratch, UnpackStatistics unpacked)
-    {
-        var path = scratch.NewFilePath();
-        LayerFileTable.Write(path, unpacked.Files);
-        return path;
+        return new StagedLayer(layer, null, layer.Blob, staging, fileTable);
     }
 
     /// <summary>

@@ -155,25 +155,34 @@ public sealed class DigestingStream : ReadOnlyStream
 
     /// <summary>
     /// Batches what the reader hands it into blocks and hashes them on a dedicated thread (not the thread
-    /// pool: the reader blocks when the queue is full, and must not wait on a pool thread it starves).
+    /// pool: the reader blocks when every block is full, and must not wait on a pool thread it starves).
+    /// A fixed ring of blocks passes between the two threads, so memory stays at one megabyte a stream.
     /// </summary>
     private sealed class BackgroundHash : IDisposable
     {
         private const int BlockSize = 256 * 1024;
-        private readonly System.Collections.Concurrent.BlockingCollection<(byte[] Block, int Length)> _blocks = new(boundedCapacity: 8);
+        private const int Blocks = 4;
+        private readonly System.Collections.Concurrent.BlockingCollection<byte[]> _free = new(Blocks);
+        private readonly System.Collections.Concurrent.BlockingCollection<(byte[] Block, int Length)> _full = new(Blocks);
         private readonly Thread _worker;
-        private byte[] _filling = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
+        private byte[] _filling;
         private int _filled;
         private bool _finished;
 
         public BackgroundHash(IncrementalHash hash)
         {
+            for (var i = 0; i < Blocks - 1; i++)
+            {
+                _free.Add(new byte[BlockSize]);
+            }
+
+            _filling = new byte[BlockSize];
             _worker = new Thread(() =>
             {
-                foreach (var (block, length) in _blocks.GetConsumingEnumerable())
+                foreach (var (block, length) in _full.GetConsumingEnumerable())
                 {
                     hash.AppendData(block, 0, length);
-                    System.Buffers.ArrayPool<byte>.Shared.Return(block);
+                    _free.Add(block);
                 }
             })
             {
@@ -194,6 +203,7 @@ public sealed class DigestingStream : ReadOnlyStream
                 if (_filled == BlockSize)
                 {
                     Post();
+                    _filling = _free.Take();
                 }
             }
         }
@@ -212,7 +222,7 @@ public sealed class DigestingStream : ReadOnlyStream
                 Post();
             }
 
-            _blocks.CompleteAdding();
+            _full.CompleteAdding();
             _worker.Join();
         }
 
@@ -221,17 +231,17 @@ public sealed class DigestingStream : ReadOnlyStream
             if (!_finished)
             {
                 _finished = true;
-                _blocks.CompleteAdding();
+                _full.CompleteAdding();
                 _worker.Join();
             }
 
-            _blocks.Dispose();
+            _full.Dispose();
+            _free.Dispose();
         }
 
         private void Post()
         {
-            _blocks.Add((_filling, _filled));
-            _filling = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
+            _full.Add((_filling, _filled));
             _filled = 0;
         }
     }

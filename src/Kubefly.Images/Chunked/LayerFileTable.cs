@@ -25,34 +25,59 @@ public static class LayerFileTable
     public static void Write(string path, IReadOnlyList<LayerFile> files)
     {
         ArgumentNullException.ThrowIfNull(files);
-        var records = new MemoryStream();
-        Span<byte> fixedPart = stackalloc byte[FixedRecordBytes];
-        Span<byte> nameLength = stackalloc byte[2];
+        using var writer = new Writer(path);
         foreach (var file in files)
+        {
+            writer.Add(file);
+        }
+    }
+
+    /// <summary>
+    /// Streams records into a new table as the unpacker hands them over, so a layer's prefixes are never
+    /// all in memory at once. Disposing finishes the file.
+    /// </summary>
+    public sealed class Writer : ILayerFileSink, IDisposable
+    {
+        private readonly FileStream _output;
+        private readonly ZstdSharp.CompressionStream _records;
+        private readonly byte[] _fixedPart = new byte[FixedRecordBytes];
+        private long _written;
+
+        public Writer(string path)
+        {
+            _output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            _output.Write(Magic);
+            _records = new ZstdSharp.CompressionStream(_output, 3, leaveOpen: true);
+        }
+
+        public void Add(LayerFile file)
         {
             var name = Encoding.UTF8.GetBytes(file.Path);
             if (name.Length > ushort.MaxValue || file.Digest.IsEmpty)
             {
-                continue;
+                return;
             }
 
             // A layer of very many files keeps its digests and loses only header reuse past this point.
-            var prefix = records.Length < MaxTableBytes / 2 ? file.Prefix : null;
-            Convert.FromHexString(file.Digest.Hex, fixedPart[..32], out _, out _);
-            BinaryPrimitives.WriteInt64LittleEndian(fixedPart[32..40], file.Size);
-            BinaryPrimitives.WriteUInt64LittleEndian(fixedPart[40..48], file.Signature);
-            BinaryPrimitives.WriteInt32LittleEndian(fixedPart[48..52], prefix?.Length ?? -1);
-            records.Write(fixedPart);
-            records.Write(prefix);
+            var prefix = _written < MaxTableBytes / 2 ? file.Prefix : null;
+            Convert.FromHexString(file.Digest.Hex, _fixedPart.AsSpan(0, 32), out _, out _);
+            BinaryPrimitives.WriteInt64LittleEndian(_fixedPart.AsSpan(32, 8), file.Size);
+            BinaryPrimitives.WriteUInt64LittleEndian(_fixedPart.AsSpan(40, 8), file.Signature);
+            BinaryPrimitives.WriteInt32LittleEndian(_fixedPart.AsSpan(48, 4), prefix?.Length ?? -1);
+            _records.Write(_fixedPart);
+            _records.Write(prefix);
+            Span<byte> nameLength = stackalloc byte[2];
             BinaryPrimitives.WriteUInt16LittleEndian(nameLength, (ushort)name.Length);
-            records.Write(nameLength);
-            records.Write(name);
+            _records.Write(nameLength);
+            _records.Write(name);
+            _written += FixedRecordBytes + (prefix?.Length ?? 0) + 2 + name.Length;
         }
 
-        using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-        output.Write(Magic);
-        using var compressor = new ZstdSharp.Compressor(3);
-        output.Write(compressor.Wrap(records.GetBuffer().AsSpan(0, (int)records.Length)));
+        public void Dispose()
+        {
+            _records.Dispose();
+            _output.Dispose();
+        }
     }
 
     /// <summary>
@@ -99,42 +124,36 @@ public static class LayerFileTable
         problem = null;
         try
         {
-            var bytes = File.ReadAllBytes(path);
-            if (!bytes.AsSpan().StartsWith(Magic))
+            using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            Span<byte> magic = stackalloc byte[Magic.Length];
+            if (input.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) != magic.Length || !magic.SequenceEqual(Magic))
             {
                 problem = $"{path} is not a layer file table of this version";
                 return null;
             }
 
-            var compressed = bytes.AsSpan(Magic.Length);
-            var size = ZstdSharp.Decompressor.GetDecompressedSize(compressed);
-            if (size > MaxTableBytes)
+            using var decompressed = new ZstdSharp.DecompressionStream(input, leaveOpen: true);
+            var records = new MemoryStream();
+            var chunk = new byte[1 << 16];
+            int read;
+            while ((read = decompressed.Read(chunk)) > 0)
             {
-                problem = $"{path} holds more than {MaxTableBytes} bytes";
-                return null;
+                if (records.Length + read > MaxTableBytes)
+                {
+                    problem = $"{path} holds more than {MaxTableBytes} bytes";
+                    return null;
+                }
+
+                records.Write(chunk, 0, read);
             }
 
-            using var decompressor = new ZstdSharp.Decompressor();
-            if (size == 0)
-            {
-                // Empty, or a frame that does not say its size (never written so): decoding tells which.
-                return decompressor.Unwrap(compressed).Length == 0 ? [] : throw new IOException("its frame does not state its size");
-            }
-
-            var records = new byte[size];
-            if (!decompressor.TryUnwrap(compressed, records, out var written) || written != records.Length)
-            {
-                problem = $"{path} is damaged (its content is not the size its frame gives)";
-                return null;
-            }
-
-            return records;
+            return records.ToArray();
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ZstdSharp.ZstdException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ZstdSharp.ZstdException or InvalidDataException)
         {
             problem = $"{path} is not a readable layer file table ({RuntimeText.Describe(e)})";
             return null;

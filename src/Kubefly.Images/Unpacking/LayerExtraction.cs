@@ -37,12 +37,12 @@ internal sealed partial class LayerExtraction : IDisposable
 
     private readonly List<DirectoryTime> _directoryTimes = [];
 
-    // (With RecordFileDigests) every regular file's content digest: the layer's file table, which later
+    // (With a file sink) every regular file's content digest: the layer's file table, which later
     // partial pulls look files up in (see Chunked/LayerFileTable.cs).
-    private readonly List<LayerFile>? _files;
+    private readonly ILayerFileSink? _files;
     private readonly IncrementalHash? _fileHash;
 
-    // (With RecordFileDigests) the raw tar bytes since the last file content and the signatures of the
+    // (With a file sink) the raw tar bytes since the last file content and the signatures of the
     // entries they hold: what a partial pull needs to rebuild those bytes without fetching them.
     private readonly IncrementalHash? _signatures;
     private readonly MemoryStream? _prefix;
@@ -69,7 +69,7 @@ internal sealed partial class LayerExtraction : IDisposable
     private int _opaqueCount;
     private long _contentBytes;
 
-    public LayerExtraction(UnpackMode mode, UnpackLimits limits, Action<string>? warn, string rootDirectory, string layerDescription, CancellationToken cancellationToken, bool recordFileDigests = false, ILocalContent? localContent = null)
+    public LayerExtraction(UnpackMode mode, UnpackLimits limits, Action<string>? warn, string rootDirectory, string layerDescription, CancellationToken cancellationToken, ILayerFileSink? fileSink = null, ILocalContent? localContent = null)
     {
         _localContent = localContent;
         _mode = mode;
@@ -80,9 +80,9 @@ internal sealed partial class LayerExtraction : IDisposable
         _recordCreated = RecordCreated;
         _tree = new RootedTree(rootDirectory, Fail);
         _buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-        if (recordFileDigests)
+        if (fileSink is not null)
         {
-            _files = [];
+            _files = fileSink;
             _fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             _signatures = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             _prefix = new MemoryStream();
@@ -135,7 +135,6 @@ internal sealed partial class LayerExtraction : IDisposable
             ContentBytes = _contentBytes,
             LinkedFiles = _linkedFileCount,
             TarBytes = input.BytesRead,
-            Files = (IReadOnlyList<LayerFile>?)_files ?? [],
         };
     }
 

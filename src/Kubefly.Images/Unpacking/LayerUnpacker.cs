@@ -25,8 +25,8 @@ public sealed class LayerUnpacker
 
     public UnpackLimits Limits { get; }
 
-    /// <summary>Whether <see cref="UnpackStatistics.Files"/> lists every regular file with its content digest (hashed as written).</summary>
-    public bool RecordFileDigests { get; init; }
+    /// <summary>Where every non-empty regular file goes, with its content digest (hashed as written) and its tar prefix; null: nowhere.</summary>
+    public ILayerFileSink? FileSink { get; init; }
 
     /// <summary>
     /// Unpacks <paramref name="uncompressedTar"/> into <paramref name="rootDirectory"/> (which must exist;
@@ -43,7 +43,7 @@ public sealed class LayerUnpacker
     {
         ArgumentNullException.ThrowIfNull(uncompressedTar);
         ArgumentException.ThrowIfNullOrEmpty(rootDirectory);
-        using var extraction = new LayerExtraction(Mode, Limits, _warn, rootDirectory, layerDescription, cancellationToken, RecordFileDigests, Mode == UnpackMode.OverlayLayer ? localContent : null);
+        using var extraction = new LayerExtraction(Mode, Limits, _warn, rootDirectory, layerDescription, cancellationToken, FileSink, Mode == UnpackMode.OverlayLayer ? localContent : null);
         return extraction.Run(uncompressedTar);
     }
 

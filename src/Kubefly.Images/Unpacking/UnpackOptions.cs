@@ -84,9 +84,6 @@ public sealed record UnpackStatistics
 
     /// <summary>Bytes of the uncompressed tar consumed (up to its end-of-archive marker).</summary>
     public long TarBytes { get; init; }
-
-    /// <summary>Every regular file with its content digest, when the unpacker was asked to record them.</summary>
-    public IReadOnlyList<LayerFile> Files { get; init; } = [];
 }
 
 /// <summary>A regular file a layer holds: its path inside the layer, size and content digest.</summary>
