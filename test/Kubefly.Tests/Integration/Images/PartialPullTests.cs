@@ -23,7 +23,7 @@ public sealed class PartialPullTests : IClassFixture<PartialPullTests.ChunkedIma
     public PartialPullTests(ChunkedImages images)
     {
         _images = images;
-        foreach (var tag in new[] { "v1", "v2", "v2-bad-checksum" })
+        foreach (var tag in new[] { "v1", "v2", "v2-bad-checksum", "v2-not-a-table" })
         {
             ProgramRunner.Shell($"skopeo copy -q --dest-tls-verify=false oci:{_images.Chunked}:{tag} docker://{_registry.Host}/app:{tag}");
         }
@@ -169,6 +169,18 @@ public sealed class PartialPullTests : IClassFixture<PartialPullTests.ChunkedIma
         Assert.Contains("partial pull:", v2.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Bytes_the_position_annotation_names_that_are_no_table_are_refused_and_the_layer_fetched_whole()
+    {
+        Fetch("v1");
+
+        var update = Fetch("v2-not-a-table");
+
+        Assert.Contains("not pulled partially", update.StandardError, StringComparison.Ordinal);
+        Assert.Contains("table of contents does not decompress", update.StandardError, StringComparison.Ordinal);
+        Assert.Equal(ChunkedImages.ChangedV2, File.ReadAllBytes(Path.Combine(LayerHolding("app/changed", ChunkedImages.ChangedV2), "app/changed")));
+    }
+
     private ProcessResult Fetch(string tag, params string[] options)
     {
         var result = Kubefly(["fetch", .. options, $"{_registry.Host}/app:{tag}"]);
@@ -204,7 +216,14 @@ public sealed class PartialPullTests : IClassFixture<PartialPullTests.ChunkedIma
                 ProgramRunner.Shell($"source {Checkout.Root}/scripts/lib.sh; chunked_layout {source}:{tag} {Chunked} {tag}");
             }
 
-            TagWithWrongChecksum("v2", "v2-bad-checksum");
+            Retag("v2", "v2-bad-checksum", (annotations, _) => Set(annotations, "manifest-checksum", Digest.Compute("not the table"u8).ToString()));
+
+            // The checksum is right, but for 200 bytes of file content: what the position names is no table.
+            Retag("v2", "v2-not-a-table", (annotations, blob) =>
+            {
+                Set(annotations, "manifest-position", "100:200:100000:1");
+                Set(annotations, "manifest-checksum", Digest.Compute(File.ReadAllBytes(blob).AsSpan(100, 200)).ToString());
+            });
         }
 
         public static byte[] ChangedV1 { get; } = Content(1, 30_000);
@@ -251,8 +270,16 @@ public sealed class PartialPullTests : IClassFixture<PartialPullTests.ChunkedIma
             return bytes;
         }
 
-        /// <summary>A copy of <paramref name="tag"/> whose layers' table-of-contents checksum names other bytes.</summary>
-        private void TagWithWrongChecksum(string tag, string newTag)
+        private static void Set(JsonObject annotations, string suffix, string value)
+        {
+            foreach (var key in annotations.Select(a => a.Key).Where(k => k.EndsWith(suffix, StringComparison.Ordinal)).ToList())
+            {
+                annotations[key] = value;
+            }
+        }
+
+        /// <summary>A copy of <paramref name="tag"/> under <paramref name="newTag"/> whose layers' annotations <paramref name="change"/> rewrites (given each layer's blob).</summary>
+        private void Retag(string tag, string newTag, Action<JsonObject, string> change)
         {
             var blobs = Path.Combine(Chunked, "blobs", "sha256");
             var index = JsonNode.Parse(File.ReadAllText(Path.Combine(Chunked, "index.json")))!;
@@ -260,11 +287,7 @@ public sealed class PartialPullTests : IClassFixture<PartialPullTests.ChunkedIma
             var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(blobs, ((string)entry["digest"]!)[7..])))!;
             foreach (var layer in manifest["layers"]!.AsArray())
             {
-                var annotations = layer!["annotations"]!.AsObject();
-                foreach (var key in annotations.Select(a => a.Key).Where(k => k.EndsWith("manifest-checksum", StringComparison.Ordinal)).ToList())
-                {
-                    annotations[key] = Digest.Compute("not the table"u8).ToString();
-                }
+                change(layer!["annotations"]!.AsObject(), Path.Combine(blobs, ((string)layer["digest"]!)[7..]));
             }
 
             var bytes = Encoding.UTF8.GetBytes(manifest.ToJsonString());
