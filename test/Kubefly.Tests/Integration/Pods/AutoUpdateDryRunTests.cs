@@ -87,12 +87,15 @@ public sealed class AutoUpdateDryRunTests : IDisposable
 
         // Applying needs systemd's bus, which this host has not (the nspawn tests apply updates): a clear
         // refusal, and nothing in the store or the pods changed.
-        var images = KubeflyProcess.Run(["--dir", _state.Path, "image", "list", "--no-legend"]).StandardOutput;
+        // No time columns: "0 seconds ago" becomes "1 seconds ago" when the listings straddle a second.
+        string[] listing = ["--dir", _state.Path, "image", "list", "--no-legend", "--full", "--fields=id,name,size,verified"];
+        var images = KubeflyProcess.Run(listing).StandardOutput;
+        Assert.Contains(agent.GetProperty("running").GetString()!, images, StringComparison.Ordinal);
         var applied = KubeflyProcess.Run(["--dir", _state.Path, "--insecure-options=http", "auto-update"], new Dictionary<string, string?> { ["DBUS_SYSTEM_BUS_ADDRESS"] = $"unix:path={_state.Combine("no-bus")}" });
         Assert.Equal(254, applied.ExitCode);
         Assert.Contains($"cannot reach systemd on the system bus (unix:path={_state.Combine("no-bus")})", applied.StandardError, StringComparison.Ordinal);
         Assert.DoesNotMatch(UserFacingText.NotKubeflysWords(), applied.StandardError);
-        Assert.Equal(images, KubeflyProcess.Run(["--dir", _state.Path, "image", "list", "--no-legend"]).StandardOutput);
+        Assert.Equal(images, KubeflyProcess.Run(listing).StandardOutput);
     }
 
     private string Fetch(string image)
