@@ -54,22 +54,6 @@ public sealed record PolicyMatch(string PolicyPath, string Scope, IReadOnlyList<
             return [];
         }
     }
-
-    private struct Fnv1a()
-    {
-        public ulong Value { get; private set; } = 14695981039346656037UL;
-
-        public void Add(ReadOnlySpan<byte> bytes)
-        {
-            var value = Value;
-            foreach (var b in bytes)
-            {
-                value = (value ^ b) * 1099511628211UL;
-            }
-
-            Value = value;
-        }
-    }
 }
 
 /// <summary>
