@@ -17,10 +17,12 @@ public static class EngineCommandLine
 
     public static int Run(string[] args)
     {
-        var globals = new GlobalOptions();
         var index = 0;
         try
         {
+            // Reads KUBEFLY_DIR and KUBEFLY_TRANSIENT_PODS, either of which may be refused.
+            var globals = new GlobalOptions();
+
             // Global flags before the subcommand, so `rkt --insecure-options=image run ...` reaches run's parser.
             while (index < args.Length && globals.TryConsume(args, ref index) is { } updated)
             {
@@ -47,7 +49,7 @@ public static class EngineCommandLine
         }
         catch (KubeflyException e)
         {
-            // A global flag before the subcommand with a bad value (--dir=, --insecure-options=bogus).
+            // A global flag before the subcommand with a bad value (--dir=, --insecure-options=bogus), or a bad variable.
             return Fail("kubefly", e);
         }
 
@@ -141,6 +143,8 @@ public sealed class GlobalOptionSet
 
     public Option<bool> TrustKeysFromHttps { get; } = new("--trust-keys-from-https") { Description = "accepted for rkt compatibility", Recursive = true };
 
+    public Option<bool> TransientPods { get; } = new("--transient-pods") { Description = "run makes its pod under /run, ended by the reboot (as KUBEFLY_TRANSIENT_PODS=true does)", Recursive = true };
+
     public Option<string?> LocalConfig { get; } = new("--local-config") { Description = "accepted for rkt compatibility", Recursive = true, Hidden = true };
 
     public Option<string?> SystemConfig { get; } = new("--system-config") { Description = "accepted for rkt compatibility", Recursive = true, Hidden = true };
@@ -149,7 +153,7 @@ public sealed class GlobalOptionSet
 
     public void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { Dir, Insecure, Policy, Debug, TrustKeysFromHttps, LocalConfig, SystemConfig, UserConfig })
+        foreach (var option in new Option[] { Dir, Insecure, Policy, Debug, TrustKeysFromHttps, TransientPods, LocalConfig, SystemConfig, UserConfig })
         {
             root.Options.Add(option);
         }
@@ -172,6 +176,11 @@ public sealed class GlobalOptionSet
         if (result.GetValue(Policy) is { } policy)
         {
             globals = globals.With(Policy.Name, policy);
+        }
+
+        if (result.GetResult(TransientPods) is not null)
+        {
+            globals = globals.With(TransientPods.Name, result.GetValue(TransientPods) ? "true" : "false");
         }
 
         return globals

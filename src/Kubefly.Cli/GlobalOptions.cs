@@ -34,6 +34,14 @@ public sealed record GlobalOptions
 
     public bool TrustKeysFromHttps { get; init; }
 
+    /// <summary>
+    /// --transient-pods (or KUBEFLY_TRANSIENT_PODS=true): `run` makes its pod under /run, where the reboot
+    /// ends it (docs/adr/0015-transient-pods.md). Every other command sees both kinds of pod either way.
+    /// </summary>
+    public bool TransientPods { get; init; } = ParseBool(TransientPodsVariable, Environment.GetEnvironmentVariable(TransientPodsVariable) is { Length: > 0 } env ? env : "false");
+
+    public const string TransientPodsVariable = "KUBEFLY_TRANSIENT_PODS";
+
     /// <summary>--policy: the trust policy file, or null for the default lookup (see Kubefly.Trust.Policy.TrustPolicy.LoadDefault).</summary>
     public string? Policy
     {
@@ -55,6 +63,7 @@ public sealed record GlobalOptions
         ["--policy"] = (false, (options, value) => options with { Policy = value }),
         ["--debug"] = (true, (options, value) => options with { Debug = ParseBool("--debug", value) }),
         ["--trust-keys-from-https"] = (true, (options, value) => options with { TrustKeysFromHttps = ParseBool("--trust-keys-from-https", value) }),
+        ["--transient-pods"] = (true, (options, value) => options with { TransientPods = ParseBool("--transient-pods", value) }),
 
         // rkt's configuration directories: kubefly reads containers' configuration files instead.
         ["--local-config"] = (false, (options, _) => options),

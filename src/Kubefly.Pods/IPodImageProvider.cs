@@ -15,5 +15,5 @@ public interface IPodImageProvider
     /// (then the image is fetched again, or "not found" under --pull-policy=never) or see the pin and
     /// leave the image alone. Never a half-deleted rootfs.
     /// </summary>
-    StoredImage AcquireAndPin(string image, PullPolicy policy, InsecureOptions insecure, PodUuid pod, string podsDirectory);
+    StoredImage AcquireAndPin(string image, PullPolicy policy, InsecureOptions insecure, PodUuid pod, string podsDirectory, bool transient);
 }

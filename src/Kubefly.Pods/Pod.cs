@@ -14,6 +14,7 @@ namespace Kubefly.Pods;
 public sealed class Pod : IDisposable
 {
     private readonly PodStore store;
+    private readonly string podsDirectory;
     private readonly SafeFileHandle handle;
     private readonly bool createdByMe;
     private bool lockedByOther;
@@ -21,9 +22,10 @@ public sealed class Pod : IDisposable
     private PodRecord? record;
     private IReadOnlyList<int>? processes;
 
-    internal Pod(PodStore store, PodUuid uuid, PodLocation location, SafeFileHandle handle, bool locked, bool createdByMe)
+    internal Pod(PodStore store, string podsDirectory, PodUuid uuid, PodLocation location, SafeFileHandle handle, bool locked, bool createdByMe)
     {
         this.store = store;
+        this.podsDirectory = podsDirectory;
         this.handle = handle;
         this.createdByMe = createdByMe;
         Uuid = uuid;
@@ -51,7 +53,10 @@ public sealed class Pod : IDisposable
     /// <summary>The pod's mount namespace ("mnt:[INODE]"), written by the fly stage just before exec.</summary>
     public string? MountNamespace => ReadText(PodPaths.MountNamespace);
 
-    public string Path => store.PathOf(Location, Uuid);
+    public string Path => PodStore.PathOf(podsDirectory, Location, Uuid);
+
+    /// <summary>Whether the pod lives in /run (see <see cref="PodStore"/>) and ends with the boot.</summary>
+    public bool IsTransient => podsDirectory == store.TransientPodsDirectory;
 
     /// <summary>The descriptor holding the pod lock; the app inherits it across exec to say "running".</summary>
     public int LockDescriptor => (int)handle.DangerousGetHandle();
@@ -179,7 +184,7 @@ public sealed class Pod : IDisposable
     internal void MoveTo(PodLocation destination)
     {
         var from = Path;
-        var to = store.PathOf(destination, Uuid);
+        var to = PodStore.PathOf(podsDirectory, destination, Uuid);
         Directory.Move(from, to);
         Location = destination;
         if (destination is PodLocation.Garbage or PodLocation.ExitedGarbage)

@@ -31,7 +31,7 @@ public sealed class PodRunner(PodStore store, IPodImageProvider images)
     {
         var app = run.App;
         var uuid = PodUuid.NewRandom();
-        var image = images.AcquireAndPin(app.Image, run.PullPolicy, insecure, uuid, store.PodsDirectory);
+        var image = images.AcquireAndPin(app.Image, run.PullPolicy, insecure, uuid, store.PodsDirectory, store.Transient);
         var pod = store.Create(uuid);
         try
         {

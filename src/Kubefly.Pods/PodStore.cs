@@ -9,10 +9,12 @@ namespace Kubefly.Pods;
 public sealed class PodLookupException(string message) : KubeflyException(message);
 
 /// <summary>
-/// The pods under &lt;dir&gt;/pods/, one directory per pod in the directory of its state
-/// (embryo, prepare, prepared, run, exited-garbage, garbage), each guarded by an flock on the pod
-/// directory itself. The lock lives on the open directory, so it survives renames between states and,
-/// inherited by the app across exec, says "running" for exactly as long as the app lives.
+/// The pods under &lt;dir&gt;/pods/, and the transient ones under the state directory's runtime
+/// directory in /run (<see cref="RuntimeDirectory"/>, docs/adr/0015-transient-pods.md), one directory per
+/// pod in the directory of its state (embryo, prepare, prepared, run, exited-garbage, garbage), each
+/// guarded by an flock on the pod directory itself. The lock lives on the open directory, so it survives
+/// renames between states and, inherited by the app across exec, says "running" for exactly as long as
+/// the app lives. A pod never moves between the two places; every lookup sees both.
 /// </summary>
 public sealed class PodStore
 {
@@ -21,15 +23,26 @@ public sealed class PodStore
     private static readonly PodLocation[] LookupOrder =
         [PodLocation.Embryo, PodLocation.Prepare, PodLocation.Prepared, PodLocation.Run, PodLocation.ExitedGarbage, PodLocation.Garbage];
 
-    public PodStore(string dataDirectory)
+    /// <param name="dataDirectory">The state directory.</param>
+    /// <param name="transient">Whether <see cref="Create"/> makes pods in /run rather than on the state disk.</param>
+    public PodStore(string dataDirectory, bool transient = false)
     {
         DataDirectory = dataDirectory;
-        PodsDirectory = Path.Combine(dataDirectory, "pods");
+        PersistentPodsDirectory = Path.Combine(dataDirectory, "pods");
+        TransientPodsDirectory = Path.Combine(RuntimeDirectory.For(dataDirectory), "pods");
+        Transient = transient;
     }
 
     public string DataDirectory { get; }
 
-    public string PodsDirectory { get; }
+    /// <summary>Where <see cref="Create"/> makes pods: DIR/pods, or the runtime directory's pods/ for a transient store.</summary>
+    public string PodsDirectory => Transient ? TransientPodsDirectory : PersistentPodsDirectory;
+
+    public string PersistentPodsDirectory { get; }
+
+    public string TransientPodsDirectory { get; }
+
+    public bool Transient { get; }
 
     /// <summary>
     /// The node's processes by mount namespace, read once and shared by every pod opened until
@@ -39,14 +52,17 @@ public sealed class PodStore
 
     public void ForgetProcesses() => processes = null;
 
-    public string PathOf(PodLocation location, PodUuid uuid) => Path.Combine(PodsDirectory, location.DirectoryName(), uuid.Value);
+    /// <summary>Where a pod in <paramref name="location"/> stands in the pods directory <see cref="Create"/> uses.</summary>
+    public string PathOf(PodLocation location, PodUuid uuid) => PathOf(PodsDirectory, location, uuid);
+
+    public static string PathOf(string podsDirectory, PodLocation location, PodUuid uuid) => Path.Combine(podsDirectory, location.DirectoryName(), uuid.Value);
 
     /// <summary>Creates an embryo, locks it and moves it to prepare/: the caller owns a pod in state preparing.</summary>
     public Pod Create(PodUuid? chosen = null)
     {
         EnsureDirectories();
         var uuid = chosen ?? PodUuid.NewRandom();
-        var embryo = PathOf(PodLocation.Embryo, uuid);
+        var embryo = PathOf(PodsDirectory, PodLocation.Embryo, uuid);
         UnixFiles.CreateDirectory(embryo, UnixFiles.Mode0750);
         var handle = Interop.OpenDirectory(embryo);
         try
@@ -56,7 +72,7 @@ public sealed class PodStore
                 throw new KubeflyException($"pod {uuid}: embryo {embryo} is locked by someone else");
             }
 
-            var pod = new Pod(this, uuid, PodLocation.Embryo, handle, locked: true, createdByMe: true);
+            var pod = new Pod(this, PodsDirectory, uuid, PodLocation.Embryo, handle, locked: true, createdByMe: true);
             pod.MoveTo(PodLocation.Prepare);
             return pod;
         }
@@ -92,28 +108,30 @@ public sealed class PodStore
     /// <summary>Every pod's uuid, sorted; entries that are not uuid-named directories are skipped.</summary>
     public IReadOnlyList<PodUuid> List(bool includeEmbryos = true)
     {
-        CheckDirectories();
         var uuids = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var location in LookupOrder)
+        foreach (var podsDirectory in ExistingPodsDirectories())
         {
-            if (location == PodLocation.Embryo && !includeEmbryos)
+            foreach (var location in LookupOrder)
             {
-                continue;
-            }
-
-            var directory = Path.Combine(PodsDirectory, location.DirectoryName());
-            if (!Directory.Exists(directory))
-            {
-                continue;
-            }
-
-            StateDirectory.Check(directory);
-
-            foreach (var entry in Directory.EnumerateDirectories(directory))
-            {
-                if (PodUuid.TryParse(Path.GetFileName(entry), out var uuid) && uuid.Value == Path.GetFileName(entry))
+                if (location == PodLocation.Embryo && !includeEmbryos)
                 {
-                    uuids.Add(uuid.Value);
+                    continue;
+                }
+
+                var directory = Path.Combine(podsDirectory, location.DirectoryName());
+                if (!Directory.Exists(directory))
+                {
+                    continue;
+                }
+
+                StateDirectory.Check(directory);
+
+                foreach (var entry in Directory.EnumerateDirectories(directory))
+                {
+                    if (PodUuid.TryParse(Path.GetFileName(entry), out var uuid) && uuid.Value == Path.GetFileName(entry))
+                    {
+                        uuids.Add(uuid.Value);
+                    }
                 }
             }
         }
@@ -124,9 +142,23 @@ public sealed class PodStore
     /// <summary>Opens a pod wherever it lives and reads its state; null when it is gone.</summary>
     public Pod? Open(PodUuid uuid)
     {
+        foreach (var podsDirectory in ExistingPodsDirectories())
+        {
+            if (Open(podsDirectory, uuid) is { } pod)
+            {
+                return pod;
+            }
+        }
+
+        return null;
+    }
+
+    // In state order, the way pods move: a pod renamed between two lookups is found in the later one.
+    private Pod? Open(string podsDirectory, PodUuid uuid)
+    {
         foreach (var location in LookupOrder)
         {
-            var path = PathOf(location, uuid);
+            var path = PathOf(podsDirectory, location, uuid);
             SafeFileHandle handle;
             try
             {
@@ -150,7 +182,7 @@ public sealed class PodStore
                 }
             }
 
-            return new Pod(this, uuid, location, handle, locked, createdByMe: false);
+            return new Pod(this, podsDirectory, uuid, location, handle, locked, createdByMe: false);
         }
 
         return null;
@@ -166,25 +198,28 @@ public sealed class PodStore
     public IReadOnlyList<PodUuid> CollectAbandonedEmbryos(DateTimeOffset now)
     {
         var collected = new List<PodUuid>();
-        var directory = Path.Combine(PodsDirectory, PodLocation.Embryo.DirectoryName());
-        if (!Directory.Exists(directory))
+        foreach (var podsDirectory in ExistingPodsDirectories())
         {
-            return collected;
-        }
-
-        StateDirectory.Check(directory);
-        foreach (var entry in Directory.EnumerateDirectories(directory))
-        {
-            if (!PodUuid.TryParse(Path.GetFileName(entry), out var uuid) || now - Directory.GetLastWriteTimeUtc(entry) < EmbryoGracePeriod)
+            var directory = Path.Combine(podsDirectory, PodLocation.Embryo.DirectoryName());
+            if (!Directory.Exists(directory))
             {
                 continue;
             }
 
-            using var pod = Open(uuid);
-            if (pod is { Location: PodLocation.Embryo } && pod.TryLockExclusive())
+            StateDirectory.Check(directory);
+            foreach (var entry in Directory.EnumerateDirectories(directory))
             {
-                TryDeleteDirectory(pod.Path);
-                collected.Add(uuid);
+                if (!PodUuid.TryParse(Path.GetFileName(entry), out var uuid) || now - Directory.GetLastWriteTimeUtc(entry) < EmbryoGracePeriod)
+                {
+                    continue;
+                }
+
+                using var pod = Open(podsDirectory, uuid);
+                if (pod is { Location: PodLocation.Embryo } && pod.TryLockExclusive())
+                {
+                    TryDeleteDirectory(pod.Path);
+                    collected.Add(uuid);
+                }
             }
         }
 
@@ -211,10 +246,18 @@ public sealed class PodStore
         }
     }
 
-    /// <summary>Creates pods/ and its state directories 0750, or checks they are safe to trust (see <see cref="StateDirectory"/>).</summary>
+    /// <summary>
+    /// Creates the pods directory <see cref="Create"/> uses and its state directories 0750, or checks
+    /// they are safe to trust (see <see cref="StateDirectory"/>).
+    /// </summary>
     internal void EnsureDirectories()
     {
         StateDirectory.Ensure(DataDirectory, StateDirectory.Mode0755);
+        if (Transient)
+        {
+            RuntimeDirectory.Ensure(DataDirectory);
+        }
+
         StateDirectory.Ensure(PodsDirectory, StateDirectory.Mode0750);
         foreach (var location in LookupOrder)
         {
@@ -222,11 +265,31 @@ public sealed class PodStore
         }
     }
 
-    /// <summary>Before trusting anything read from the pod store: the directories that lead to it must be safe.</summary>
-    private void CheckDirectories()
+    /// <summary>
+    /// The pods directories that stand, checked before anything read from them is trusted: the
+    /// directories leading to each must be safe, and a runtime directory must be this state directory's.
+    /// The one <see cref="Create"/> uses comes first: that is where a pod just made is looked up.
+    /// </summary>
+    private List<string> ExistingPodsDirectories()
     {
         StateDirectory.Check(DataDirectory);
-        StateDirectory.Check(PodsDirectory);
+        StateDirectory.Check(PersistentPodsDirectory);
+        var directories = new List<string>(2);
+        if (Directory.Exists(PersistentPodsDirectory))
+        {
+            directories.Add(PersistentPodsDirectory);
+        }
+
+        if (RuntimeDirectory.Existing(DataDirectory) is not null)
+        {
+            StateDirectory.Check(TransientPodsDirectory);
+            if (Directory.Exists(TransientPodsDirectory))
+            {
+                directories.Insert(Transient ? 0 : directories.Count, TransientPodsDirectory);
+            }
+        }
+
+        return directories;
     }
 
     private static void TryDeleteDirectory(string path)

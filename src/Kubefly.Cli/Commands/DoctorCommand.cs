@@ -50,6 +50,7 @@ internal static class DoctorCommand
 
             Run(checks, $"state directory {options.Dir}", () => CheckStateDirectory(options.Dir));
             Run(checks, "free space", () => CheckFreeSpace(options.Dir));
+            Run(checks, "transient pods", CheckTransientPods);
             RegistriesConf? registries = null;
             Run(checks, "registries.conf", () =>
             {
@@ -211,7 +212,24 @@ internal static class DoctorCommand
             StateDirectory.Check(path);
         }
 
+        // Transient pods' runtime directory in /run: checked the same way, and it must name this state directory.
+        _ = RuntimeDirectory.Existing(dir);
         return Directory.Exists(dir) ? Ok("owned by root, not writable by group or others") : Ok("does not exist yet (it is created on first use)");
+    }
+
+    // `run --transient-pods` needs RuntimeDirectory.Base on a tmpfs (docs/adr/0015-transient-pods.md).
+    private static DoctorCheck CheckTransientPods()
+    {
+        var existing = RuntimeDirectory.Base;
+        while (!Directory.Exists(existing))
+        {
+            existing = Path.GetDirectoryName(existing) ?? "/";
+        }
+
+        return Interop.IsInMemoryFileSystem(existing)
+            ? Ok($"{RuntimeDirectory.Base} is on a tmpfs: `run --transient-pods` keeps pods there, and the reboot ends them")
+            : Warn($"{RuntimeDirectory.Base} is on a disk, so `run --transient-pods` is refused (pods on the state disk are not affected)",
+                $"mount -t tmpfs -o mode=0755,size=10% kubefly-run {RuntimeDirectory.Base}, or mount /run as a tmpfs, as systemd does at boot");
     }
 
     private static DoctorCheck CheckFreeSpace(string dir)

@@ -38,7 +38,7 @@ internal static class RunCommand
             WriteStandardError($"run: {hostsNotice}");
         }
 
-        var store = new PodStore(current.Dir);
+        var store = new PodStore(current.Dir, current.TransientPods);
         new PodRunner(store, CreateImageProvider(current)).RunAndExec(run, current.Insecure);
         return ExitCodes.Engine;
     }
@@ -58,13 +58,13 @@ internal static class RunCommand
     /// <summary>The image store behind `run`: fetch per the pull policy, verify, unpack, then load the stored image.</summary>
     private sealed class StoreImageProvider(GlobalOptions globals) : IPodImageProvider
     {
-        public StoredImage AcquireAndPin(string image, PullPolicy policy, InsecureOptions insecure, PodUuid pod, string podsDirectory)
+        public StoredImage AcquireAndPin(string image, PullPolicy policy, InsecureOptions insecure, PodUuid pod, string podsDirectory, bool transient)
         {
             var services = new ImageServices(globals with { Insecure = insecure }, new StandardErrorProgress());
             using var shared = services.Store.LockStore(exclusive: false);
             var record = services.AcquireAsync(image, policy, CancellationToken.None).GetAwaiter().GetResult();
             var stored = services.Store.Load(record);
-            services.Store.Pin(stored.ManifestDigest, pod.Value, podsDirectory);
+            services.Store.Pin(stored.ManifestDigest, pod.Value, podsDirectory, transient);
             services.Store.Touch(stored.ManifestDigest);
             return stored;
         }

@@ -10,7 +10,8 @@ namespace Kubefly.Images.Store;
 /// blobs/sha256/HEX        manifests, configs, compressed layers, each verified before it got its name
 /// layers/sha256/DIFFID/   each layer unpacked once (an overlayfs lower dir), shared between images
 /// records/HEX.json        one per image (HEX = manifest digest), written last
-/// pins/HEX/POD            pods using an image; image rm/gc leave pinned images alone
+/// pins/HEX/POD            pods using an image; image rm/gc leave pinned images alone (transient
+///                         pods pin theirs in the runtime directory, see RuntimeDirectory)
 /// verified/BLOB-DIFFID    blob BLOB decompressed and hashed to DIFFID once (removed with the blob)
 /// locks/, tmp/            per-item locks and per-process scratch space
 /// store.lock              shared while fetching, exclusive while removing
@@ -26,6 +27,8 @@ public sealed class ImageStore
     }
 
     public string Root { get; }
+
+    private string StateDirectoryPath => Path.GetDirectoryName(Root)!;
 
     /// <summary>Where cleanup failures go: they are reported and skipped, never the failure of the command that triggered them.</summary>
     public Action<string> Warn { get; init; } = message => Console.Error.WriteLine($"warning: {message}");
@@ -357,11 +360,19 @@ public sealed class ImageStore
     /// <summary>
     /// Marks an image as used by a pod. The pin names the pods directory: the pod exists while a directory
     /// named <paramref name="podId"/> stands in one of its state directories (pods move between them), and
-    /// the pin goes stale by itself once the pod is removed.
+    /// the pin goes stale by itself once the pod is removed. A transient pod's pin lives beside it in the
+    /// runtime directory (<see cref="RuntimeDirectory"/>), so the reboot that ends the pod ends its pin.
     /// </summary>
-    public void Pin(Digest manifestDigest, string podId, string podsDirectory)
+    public void Pin(Digest manifestDigest, string podId, string podsDirectory, bool transient = false)
     {
-        var dir = Path.Combine(PinsDirectory, manifestDigest.Hex);
+        var pins = PinsDirectory;
+        if (transient)
+        {
+            pins = Path.Combine(RuntimeDirectory.Ensure(StateDirectoryPath), "pins");
+            StateDirectory.Ensure(pins, StateDirectory.Mode0700);
+        }
+
+        var dir = Path.Combine(pins, manifestDigest.Hex);
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, podId), podsDirectory);
     }
@@ -369,10 +380,13 @@ public sealed class ImageStore
     /// <summary>Removes a pod's pin (absent is fine: a pod from a test image provider, or pruned already).</summary>
     public void Unpin(Digest manifestDigest, string podId)
     {
-        var pin = Path.Combine(PinsDirectory, manifestDigest.Hex, podId);
-        if (File.Exists(pin))
+        foreach (var pins in PinDirectories())
         {
-            File.Delete(pin);
+            var pin = Path.Combine(pins, manifestDigest.Hex, podId);
+            if (File.Exists(pin))
+            {
+                File.Delete(pin);
+            }
         }
     }
 
@@ -382,21 +396,19 @@ public sealed class ImageStore
     /// </summary>
     public void PruneStalePins()
     {
-        if (!Directory.Exists(PinsDirectory))
+        foreach (var pins in PinDirectories())
         {
-            return;
-        }
-
-        foreach (var dir in Directory.EnumerateDirectories(PinsDirectory))
-        {
-            if (!Digest.TryParse($"{Digest.Sha256Algorithm}:{Path.GetFileName(dir)}", out var digest))
+            foreach (var dir in Directory.EnumerateDirectories(pins))
             {
-                continue;
-            }
+                if (!Digest.TryParse($"{Digest.Sha256Algorithm}:{Path.GetFileName(dir)}", out var digest))
+                {
+                    continue;
+                }
 
-            if (PinnedBy(digest).Count == 0 && !Directory.EnumerateFileSystemEntries(dir).Any())
-            {
-                Directory.Delete(dir);
+                if (PinnedBy(digest).Count == 0 && !Directory.EnumerateFileSystemEntries(dir).Any())
+                {
+                    Directory.Delete(dir);
+                }
             }
         }
     }
@@ -410,30 +422,50 @@ public sealed class ImageStore
     /// <summary>Pods still using the image (pins whose pod directory still exists, or that are being created); stale pins are deleted.</summary>
     public IReadOnlyList<string> PinnedBy(Digest manifestDigest)
     {
-        var dir = Path.Combine(PinsDirectory, manifestDigest.Hex);
-        if (!Directory.Exists(dir))
-        {
-            return [];
-        }
-
         var pods = new List<string>();
-        foreach (var pin in Directory.EnumerateFiles(dir))
+        foreach (var pins in PinDirectories())
         {
-            var podId = Path.GetFileName(pin);
-            var podsDirectory = File.ReadAllText(pin);
-            var alive = (Directory.Exists(podsDirectory) && Directory.EnumerateDirectories(podsDirectory).Any(state => Directory.Exists(Path.Combine(state, podId))))
-                || DateTime.UtcNow - File.GetLastWriteTimeUtc(pin) < PinGracePeriod;
-            if (alive)
+            var dir = Path.Combine(pins, manifestDigest.Hex);
+            if (!Directory.Exists(dir))
             {
-                pods.Add(podId);
+                continue;
             }
-            else
+
+            foreach (var pin in Directory.EnumerateFiles(dir))
             {
-                File.Delete(pin);
+                var podId = Path.GetFileName(pin);
+                var podsDirectory = File.ReadAllText(pin);
+                var alive = (Directory.Exists(podsDirectory) && Directory.EnumerateDirectories(podsDirectory).Any(state => Directory.Exists(Path.Combine(state, podId))))
+                    || DateTime.UtcNow - File.GetLastWriteTimeUtc(pin) < PinGracePeriod;
+                if (alive)
+                {
+                    pods.Add(podId);
+                }
+                else
+                {
+                    File.Delete(pin);
+                }
             }
         }
 
         return pods;
+    }
+
+    /// <summary>The pin directories that exist: the store's own, and the runtime directory's for transient pods.</summary>
+    private List<string> PinDirectories()
+    {
+        var directories = new List<string>(2);
+        if (Directory.Exists(PinsDirectory))
+        {
+            directories.Add(PinsDirectory);
+        }
+
+        if (RuntimeDirectory.Existing(StateDirectoryPath) is { } runtime && Directory.Exists(Path.Combine(runtime, "pins")))
+        {
+            directories.Add(Path.Combine(runtime, "pins"));
+        }
+
+        return directories;
     }
 
     /// <summary>

@@ -18,6 +18,8 @@ public sealed class GlobalOptionsTests
         { ["--policy=/etc/kubefly/policy.json", "--debug"] },
         { ["--trust-keys-from-https=false", "--local-config=/etc/rkt"] },
         { ["--dir=relative/state"] },
+        { ["--transient-pods"] },
+        { ["--transient-pods=false", "--dir=/srv/kubefly"] },
     };
 
     [Theory]
@@ -32,6 +34,7 @@ public sealed class GlobalOptionsTests
     [InlineData("--insecure-options=bogus", "unknown --insecure-options value \"bogus\"")]
     [InlineData("--policy=", "--policy: name a policy file")]
     [InlineData("--debug=maybe", "invalid value \"maybe\" for --debug: expected true or false")]
+    [InlineData("--transient-pods=sometimes", "invalid value \"sometimes\" for --transient-pods: expected true or false")]
     public void A_bad_value_is_refused_the_same_way_by_both(string flag, string message)
     {
         var byHand = Assert.ThrowsAny<KubeflyException>(() => ThroughTheHandParser([flag]));

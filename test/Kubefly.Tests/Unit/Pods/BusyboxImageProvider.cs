@@ -29,7 +29,7 @@ public sealed class BusyboxImageProvider : IPodImageProvider, IDisposable
 
     public List<(string Image, PullPolicy Policy, InsecureOptions Insecure)> Requests { get; } = [];
 
-    public StoredImage AcquireAndPin(string image, PullPolicy policy, InsecureOptions insecure, PodUuid pod, string podsDirectory)
+    public StoredImage AcquireAndPin(string image, PullPolicy policy, InsecureOptions insecure, PodUuid pod, string podsDirectory, bool transient)
     {
         Requests.Add((image, policy, insecure));
         return new StoredImage
