@@ -34,7 +34,7 @@ public static class WrapperHelp
         }
 
         environment.Add((WrapperComposer.RunArgsVariable, "extra flags for rkt run, before the wrapper's own volumes (your --volume/--mount pairs, --insecure-options=...)"));
-        environment.Add((WrapperComposer.GlobalArgsVariable, "flags for rkt itself, before `run` (--dir=..., --policy=...)"));
+        environment.Add((WrapperComposer.GlobalArgsVariable, "flags for rkt itself, before `run` (--dir=..., --policy=..., --transient-pods)"));
         environment.Add((WrapperComposer.Stage1Variable, $"the stage1 flag (default {WrapperComposer.DefaultStage1}; accepted, kubefly is its own fly stage)"));
         foreach (var deprecated in profile.DeprecatedVariables)
         {

@@ -26,7 +26,7 @@ public static class RuntimeDirectory
     public static string For(string stateDirectory)
     {
         var hash = new Fnv1a();
-        hash.Add(Encoding.UTF8.GetBytes(Path.GetFullPath(stateDirectory)));
+        hash.Add(Encoding.UTF8.GetBytes(Normalize(stateDirectory)));
         return Path.Combine(Base, hash.Value.ToString("x16", CultureInfo.InvariantCulture));
     }
 
@@ -46,7 +46,7 @@ public static class RuntimeDirectory
             var building = Path.Combine(Base, $".{Path.GetFileName(directory)}.tmp-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}");
             Directory.CreateDirectory(building, StateDirectory.Mode0755);
             File.SetUnixFileMode(building, StateDirectory.Mode0755);
-            File.WriteAllText(Path.Combine(building, IdentityFile), Path.GetFullPath(stateDirectory) + "\n");
+            File.WriteAllText(Path.Combine(building, IdentityFile), Normalize(stateDirectory) + "\n");
             try
             {
                 Directory.Move(building, directory);
@@ -96,10 +96,13 @@ public static class RuntimeDirectory
         }
     }
 
+    // "--dir=/var/lib/kubefly/" and "--dir=/var/lib/kubefly" are one state directory, so one runtime directory.
+    private static string Normalize(string stateDirectory) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(stateDirectory));
+
     private static void CheckIdentity(string stateDirectory, string directory)
     {
         var identity = Path.Combine(directory, IdentityFile);
-        var expected = Path.GetFullPath(stateDirectory);
+        var expected = Normalize(stateDirectory);
         string? found;
         try
         {

@@ -92,6 +92,23 @@ public sealed class TransientPodTests : IDisposable
         Assert.Single(Directory.EnumerateDirectories(Path.Combine(_runtime, "pins")));
     }
 
+    /// <summary>Regression: a trailing slash on --dir named another runtime directory, hiding the pod from the other spelling.</summary>
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/./")]
+    [InlineData("/../STATE/")]
+    public void A_transient_pod_is_found_however_the_state_directory_is_spelled(string suffix)
+    {
+        Kubefly("fetch", "--quiet", _image);
+        var spelled = _state.Path + suffix.Replace("STATE", Path.GetFileName(_state.Path), StringComparison.Ordinal);
+        var uuidFile = _state.Combine("pod.uuid");
+        var run = KubeflyProcess.Run(["--dir", spelled, "run", "--transient-pods", $"--uuid-file-save={uuidFile}", "--pull-policy=never", _image, "--exec=/bin/true"]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+
+        Assert.Contains(File.ReadAllText(uuidFile), Kubefly("list", "--full", "--no-legend").StandardOutput);
+        Assert.Equal(0, Kubefly("rm", $"--uuid-file={uuidFile}").ExitCode);
+    }
+
     [Fact]
     public void The_environment_variable_makes_run_transient_and_a_bad_value_is_a_usage_error()
     {
