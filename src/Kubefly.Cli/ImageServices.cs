@@ -50,7 +50,8 @@ public sealed class ImageServices
     /// </summary>
     public async Task<ImageRecord> AcquireAsync(string image, PullPolicy policy, CancellationToken cancellationToken)
     {
-        if (Store.Find(image) is null && await ImportDirectory.ImportPendingAsync(cancellationToken).ConfigureAwait(false) > 0)
+        var imports = ImportDirectory;
+        if (imports.HoldsArchives() && Store.Find(image) is null && await imports.ImportPendingAsync(cancellationToken).ConfigureAwait(false) > 0)
         {
             _progress.Message($"{image}: looked for it among the archives imported from {ImportDirectory.Path}");
         }

@@ -20,6 +20,13 @@ public sealed class ImportDirectory(string stateDirectory, ImageImporter importe
 
     private string FailedDirectory => System.IO.Path.Combine(Path, "failed");
 
+    /// <summary>
+    /// Whether any archive stands in the directory, imported before or not: a look at the directory only,
+    /// so a warm `run` on a node that imports nothing does not read the store's records to decide.
+    /// </summary>
+    public bool HoldsArchives() =>
+        Directory.Exists(Path) && Directory.EnumerateFiles(Path).Any(f => !System.IO.Path.GetFileName(f).StartsWith('.'));
+
     /// <summary>Imports every file not imported before; returns how many were imported now.</summary>
     public async Task<int> ImportPendingAsync(CancellationToken cancellationToken)
     {
