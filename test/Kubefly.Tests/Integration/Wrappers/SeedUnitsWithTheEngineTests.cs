@@ -98,6 +98,34 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
     [Fact]
     public void Seed_manual_deployment_from_opt_bin() => Drive(SeedUnits.ManualOptBin, userVolumes: [], savesUuid: false);
 
+    /// <summary>
+    /// The seed's first unit, unchanged, with a drop-in that makes its pods transient: the unit's
+    /// ExecStartPre `rkt rm`, ExecStop `rkt stop` and a later `rkt gc` find the pod in /run (a tmpfs, as
+    /// nspawn and systemd make it), and nothing of it lands in the state directory.
+    /// </summary>
+    [Fact]
+    public void Seed_example_unit_with_transient_pods()
+    {
+        const string dropIn = $"/etc/systemd/system/{Unit}.d/transient-pods.conf";
+        Container.WriteFile(dropIn, "[Service]\nEnvironment=KUBEFLY_TRANSIENT_PODS=true\n");
+        try
+        {
+            // The first start's ExecStartPre may remove the pod an earlier test left on the disk under the
+            // same uuid file; no pod may be added there.
+            var podsOnDisk = Pods().Split('\n');
+            Drive(SeedUnits.Basic, userVolumes: [], transient: true);
+            Assert.Empty(Pods().Split('\n').Except(podsOnDisk));
+
+            var gc = Container.Exec("rkt", "gc", "--grace-period=0s");
+            Assert.True(gc.ExitCode == 0, gc.ToString());
+            Assert.Equal(string.Empty, Container.Shell("find /run/kubefly -mindepth 4 -maxdepth 4 -path '*/pods/*' 2>/dev/null").Trim());
+        }
+        finally
+        {
+            Container.Shell($"rm -rf /etc/systemd/system/{Unit}.d && systemctl daemon-reload");
+        }
+    }
+
     [Fact]
     public void A_mount_the_kubelet_makes_under_var_lib_kubelet_reaches_the_host()
     {
@@ -264,7 +292,7 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
         Infrastructure.Trust.CosignAttachments.AttachAsync(pusher, "coreos/hyperkube", manifest, (payload, signature)).GetAwaiter().GetResult();
     }
 
-    private void Drive(string unitText, IReadOnlyList<Volume> userVolumes, bool savesUuid = true)
+    private void Drive(string unitText, IReadOnlyList<Volume> userVolumes, bool savesUuid = true, bool transient = false)
     {
         _host.InstallUnit(Unit, unitText);
         var mountPointsBefore = _host.MountPoints();
@@ -293,12 +321,13 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
             if (savesUuid)
             {
                 var uuid = Container.Shell($"cat {SeedUnits.UuidFile}").Trim();
-                Assert.True(PodInStore(uuid), $"pod {uuid} is not in the store");
+                Assert.True(PodInStore(uuid, transient), $"pod {uuid} is not in the {(transient ? "transient " : string.Empty)}store");
+                Assert.False(PodInStore(uuid, !transient), $"pod {uuid} is in the {(transient ? string.Empty : "transient ")}store too");
                 if (previousUuid is not null)
                 {
                     Assert.NotEqual(previousUuid, uuid);
                     Assert.Contains($"\"{previousUuid}\"", Container.WaitForJournal(Unit, $"\"{previousUuid}\"", cursor), StringComparison.Ordinal);
-                    Assert.False(PodInStore(previousUuid), $"ExecStartPre's rm left pod {previousUuid}");
+                    Assert.False(PodInStore(previousUuid, transient), $"ExecStartPre's rm left pod {previousUuid}");
                 }
 
                 previousUuid = uuid;
@@ -349,8 +378,12 @@ public sealed class SeedUnitsWithTheEngineTests : IClassFixture<KubeletEngineCon
         }
     }
 
-    /// <summary>Whether the engine's store holds the pod, in any of its state directories (pods/run, pods/exited-garbage, ...).</summary>
-    private bool PodInStore(string uuid) => Container.Exec("/bin/sh", "-c", $"ls -d /var/lib/kubefly/pods/*/{uuid}").ExitCode == 0;
+    /// <summary>
+    /// Whether the engine's store holds the pod, in any of its state directories (pods/run,
+    /// pods/exited-garbage, ...), on the state disk or, for a transient pod, in /run/kubefly.
+    /// </summary>
+    private bool PodInStore(string uuid, bool transient = false) =>
+        Container.Exec("/bin/sh", "-c", transient ? $"ls -d /run/kubefly/*/pods/*/{uuid}" : $"ls -d /var/lib/kubefly/pods/*/{uuid}").ExitCode == 0;
 
     private static List<string> Lines(string report, string prefix) =>
         report.Split('\n').Where(line => line.StartsWith(prefix, StringComparison.Ordinal)).Select(line => line[prefix.Length..]).ToList();
