@@ -44,6 +44,12 @@ public static class RuntimeDirectory
             // Made whole, then renamed into place: a runtime directory without its identity file is
             // never a creator caught half-way, so it is refused as damage.
             var building = Path.Combine(Base, $".{Path.GetFileName(directory)}.tmp-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}");
+            if (Directory.Exists(building))
+            {
+                // Left by a kubefly killed half-way that had this pid before.
+                Directory.Delete(building, recursive: true);
+            }
+
             Directory.CreateDirectory(building, StateDirectory.Mode0755);
             File.SetUnixFileMode(building, StateDirectory.Mode0755);
             File.WriteAllText(Path.Combine(building, IdentityFile), Normalize(stateDirectory) + "\n");

@@ -110,6 +110,19 @@ public sealed class TransientPodTests : IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_first_transient_runs_share_one_runtime_directory_and_leave_no_scratch()
+    {
+        Kubefly("fetch", "--quiet", _image);
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 8)
+            .Select(_ => Task.Run(() => Kubefly("run", "--transient-pods", "--pull-policy=never", _image, "--exec=/bin/true"))));
+
+        Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.ToString()));
+        Assert.Equal(8, Directory.EnumerateDirectories(Path.Combine(_runtime, "pods", "run")).Count());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(RuntimeDirectory.Base, $".{Path.GetFileName(_runtime)}.tmp-*"));
+    }
+
+    [Fact]
     public void The_environment_variable_makes_run_transient_and_a_bad_value_is_a_usage_error()
     {
         Kubefly("fetch", "--quiet", _image);
